@@ -1,0 +1,85 @@
+"""Multi-layer perceptron builder."""
+
+__all__ = ["build_mlp", "dense_block"]
+
+
+def _regularizer(l1, l2):
+    import keras
+
+    if l1 == 0 and l2 == 0:
+        return None
+    return keras.regularizers.L1L2(l1=float(l1), l2=float(l2))
+
+
+def dense_block(x, sizes, *, activation, dropout, batch_norm, l1, l2,
+                kernel_initializer, prefix="hidden"):
+    """Stack ``Dense`` (+ ``BatchNormalization``) + activation (+ ``Dropout``).
+
+    Returns the output tensor; shared by the MLP, CNN and transfer heads.
+    """
+    import keras
+
+    for i, units in enumerate(sizes):
+        x = keras.layers.Dense(
+            int(units),
+            kernel_initializer=kernel_initializer,
+            kernel_regularizer=_regularizer(l1, l2),
+            use_bias=not batch_norm,
+            name=f"{prefix}_{i}",
+        )(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization(name=f"{prefix}_{i}_bn")(x)
+        x = keras.layers.Activation(activation, name=f"{prefix}_{i}_act")(x)
+        if dropout > 0:
+            x = keras.layers.Dropout(float(dropout), name=f"{prefix}_{i}_dropout")(x)
+    return x
+
+
+def build_mlp(
+    n_features,
+    n_outputs,
+    *,
+    output_activation=None,
+    hidden_layer_sizes=(100,),
+    activation="relu",
+    dropout=0.0,
+    batch_norm=False,
+    l1=0.0,
+    l2=0.0,
+    kernel_initializer="glorot_uniform",
+    name="mlp",
+):
+    """Return an uncompiled fully connected network.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input rows.
+    n_outputs : int
+        Units of the output layer.
+    output_activation : str or None, default=None
+        ``"softmax"``, ``"sigmoid"`` or ``None`` (linear).
+    hidden_layer_sizes : sequence of int, default=(100,)
+        Units of each hidden layer; empty for a linear model.
+    activation, dropout, batch_norm, l1, l2, kernel_initializer
+        Applied to every hidden layer; ``l1`` / ``l2`` also to the output.
+
+    Returns
+    -------
+    keras.Model
+    """
+    import keras
+
+    inputs = keras.Input(shape=(int(n_features),), name="features")
+    x = dense_block(
+        inputs, hidden_layer_sizes, activation=activation, dropout=dropout,
+        batch_norm=batch_norm, l1=l1, l2=l2, kernel_initializer=kernel_initializer,
+    )
+    outputs = keras.layers.Dense(
+        int(n_outputs),
+        activation=output_activation,
+        kernel_initializer=kernel_initializer,
+        kernel_regularizer=_regularizer(l1, l2),
+        name="output",
+    )(x)
+    return keras.Model(inputs, outputs, name=name)

@@ -1,0 +1,357 @@
+"""Classifiers: label encoding, probabilities, losses by target type.
+
+``BaseKerasClassifier`` is what every skdeep classifier shares;
+``KerasClassifier`` wraps a network the user brings.
+"""
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import column_or_1d
+
+from ._compat import StrOptions
+from .base import BaseKerasEstimator
+
+__all__ = ["BaseKerasClassifier", "KerasClassifier"]
+
+
+def _loss_name(loss):
+    if isinstance(loss, str):
+        return loss.lower()
+    name = getattr(loss, "name", None) or getattr(loss, "__name__", None)
+    return str(name or type(loss).__name__).lower()
+
+
+def _is_one_hot_loss(loss):
+    name = _loss_name(loss).replace("_", "")
+    return "categoricalcrossentropy" in name and "sparse" not in name
+
+
+def _from_logits(loss):
+    return bool(getattr(loss, "from_logits", False))
+
+
+class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
+    """Shared classifier behaviour. Use a concrete subclass."""
+
+    _parameter_constraints: dict = {
+        **BaseKerasEstimator._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    # ------------------------------------------------------------- targets
+    def _fit_target(self, y, classes=None):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        target_type = type_of_target(y, input_name="y")
+        if target_type == "multilabel-indicator":
+            self.classes_ = np.arange(y.shape[1])
+            self.n_outputs_ = y.shape[1]
+            self.target_type_ = target_type
+            self._label_dtype = y.dtype
+            return y.astype(np.float32)
+        if target_type not in ("binary", "multiclass"):
+            raise ValueError(
+                f"{type(self).__name__} supports binary, multiclass and "
+                f"multilabel-indicator targets; y is {target_type!r}. Fit one "
+                "classifier per output (sklearn.multioutput.MultiOutputClassifier)."
+            )
+        self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes in y, but y "
+                f"contains only one class: {self.classes_.tolist()}. Check the "
+                "target column, or the CV splitter (use a stratified one)."
+            )
+        self.n_outputs_ = 1
+        self.target_type_ = "binary" if len(self.classes_) == 2 else "multiclass"
+        return self._transform_target(y)
+
+    def _transform_target(self, y):
+        y = np.asarray(y)
+        if self.target_type_ == "multilabel-indicator":
+            if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                raise ValueError(
+                    f"y has shape {y.shape}, but this classifier was fitted on "
+                    f"{len(self.classes_)} labels."
+                )
+            return y.astype(np.float32)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        codes = np.searchsorted(self.classes_, y)
+        codes = np.clip(codes, 0, len(self.classes_) - 1)
+        unseen = self.classes_[codes] != y
+        if np.any(unseen):
+            raise ValueError(
+                f"y contains labels not seen in the first fit: "
+                f"{np.unique(y[unseen]).tolist()}; known classes are "
+                f"{self.classes_.tolist()}. Pass every class to the first "
+                "partial_fit with classes=..."
+            )
+        return codes.astype(np.int32)
+
+    def _stratify(self, y_enc):
+        return y_enc if self.target_type_ != "multilabel-indicator" else None
+
+    def _class_sample_weight(self, y_raw):
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is None:
+            return 1.0
+        if self.target_type_ == "multilabel-indicator":
+            raise ValueError(
+                "class_weight is not supported for multilabel targets; pass "
+                "sample_weight instead."
+            )
+        if isinstance(class_weight, dict):
+            unknown = set(class_weight) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(
+                    f"class_weight has keys {sorted(unknown, key=str)} that are "
+                    f"not classes of y; the classes are {self.classes_.tolist()}."
+                )
+        return compute_sample_weight(class_weight, y_raw)
+
+    def _prepare_sample_weight(self, sample_weight, X, y_raw):
+        sw = super()._prepare_sample_weight(sample_weight, X, y_raw)
+        if sw is not None and self.target_type_ != "multilabel-indicator":
+            weighted = np.unique(np.asarray(y_raw)[sw > 0])
+            if len(weighted) < 2:
+                raise ValueError(
+                    "Only one class has a positive sample_weight "
+                    f"({weighted.tolist()}); a classifier needs at least 2 classes."
+                )
+        return sw
+
+    # -------------------------------------------------------------- network
+    def _output_spec(self):
+        """(units, activation) of the output layer for this target."""
+        if self.target_type_ == "multilabel-indicator":
+            return self.n_outputs_, "sigmoid"
+        if self.target_type_ == "binary":
+            return 1, "sigmoid"
+        return len(self.classes_), "softmax"
+
+    def _default_loss(self, meta, model):
+        if self.target_type_ == "multilabel-indicator":
+            return "binary_crossentropy"
+        if self.target_type_ == "binary" and self._output_units(model) in (1, None):
+            return "binary_crossentropy"
+        return "sparse_categorical_crossentropy"
+
+    def _check_output_shape(self, model):
+        units = self._output_units(model)
+        if units is None:
+            return
+        if self.target_type_ == "multilabel-indicator":
+            expected = (self.n_outputs_,)
+        elif self.target_type_ == "binary":
+            expected = (1, 2)
+        else:
+            expected = (len(self.classes_),)
+        if units not in expected:
+            raise ValueError(
+                f"The network's output layer has {units} unit(s), but the "
+                f"{self.target_type_} target needs "
+                f"{' or '.join(map(str, expected))}. Build the output layer "
+                "from meta['n_classes_'] (or meta['n_outputs_'] for multilabel)."
+            )
+
+    def _loss_target(self, y_enc, model):
+        loss = getattr(model, "loss", None)
+        if self.target_type_ == "multilabel-indicator":
+            return y_enc
+        if _is_one_hot_loss(loss):
+            return np.eye(len(self.classes_), dtype=np.float32)[y_enc]
+        if self._output_units(model) == 1:
+            return y_enc.astype(np.float32).reshape(-1, 1)
+        return y_enc
+
+    # ----------------------------------------------------------- prediction
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Rows sum to 1 for binary and multiclass targets; for multilabel
+            targets, column ``j`` is the probability of label ``j``.
+        """
+        raw = self._predict_raw(X)
+        logits = _from_logits(getattr(self.model_, "loss", None))
+        if self.target_type_ == "multilabel-indicator" or raw.shape[1] == 1:
+            p = 1.0 / (1.0 + np.exp(-raw)) if logits else raw
+            p = np.clip(p, 0.0, 1.0)
+            if self.target_type_ == "multilabel-indicator":
+                return p
+            return np.hstack([1.0 - p, p])
+        if logits:
+            raw = np.exp(raw - raw.max(axis=1, keepdims=True))
+        proba = np.clip(raw, 0.0, None)
+        total = proba.sum(axis=1, keepdims=True)
+        total[total == 0] = 1.0
+        return proba / total
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predicted labels, of the same type as the ``y`` given to fit."""
+        proba = self.predict_proba(X)
+        if self.target_type_ == "multilabel-indicator":
+            return (proba >= 0.5).astype(self._label_dtype)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class KerasClassifier(BaseKerasClassifier):
+    """Scikit-learn classifier around a Keras network you bring.
+
+    Parameters
+    ----------
+    model : keras.Model or callable, default=None
+        The network, or a function returning it. A function may take any of
+        ``meta`` (dict with ``n_features_in_``, ``n_classes_``, ``classes_``,
+        ``target_type_``, ``n_outputs_``), ``compile_kwargs`` and its own
+        arguments, given to the estimator as ``model__<name>=value`` (or as
+        plain keyword arguments, as in scikeras). A ``keras.Model`` is cloned
+        at each fit, so every fit starts from fresh weights and the object you
+        passed is never trained. A network the function compiles itself is
+        trained as compiled.
+    loss : str or keras.losses.Loss, default=None
+        ``None`` picks binary or sparse categorical cross-entropy from the
+        target and the output layer. ``loss__<name>`` routes arguments to it.
+    metrics : list, default=None
+        Keras metrics reported in ``history_``.
+    optimizer : str, keras optimizer class or instance, default="adam"
+        ``"sgd"``, ``"adam"``, ``"adamw"``, ``"nadam"``, ``"rmsprop"``,
+        ``"adagrad"``; ``optimizer__<name>`` routes arguments to it.
+    learning_rate : float, default=1e-3
+    momentum : float, default=0.0
+        For ``"sgd"`` and ``"rmsprop"``.
+    lr_schedule : {"constant", "exponential", "step", "cosine", "plateau"}, \
+default="constant"
+    lr_decay : float, default=0.5
+        Decay factor of the exponential, step and plateau schedules.
+    batch_size : int, default=32
+    epochs : int, default=200
+        Maximum number of epochs.
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the training rows (stratified) and
+        stop when the validation loss has not improved by ``tol`` for
+        ``patience`` epochs, keeping the best weights. With ``False``,
+        training stops on the training loss instead, like scikit-learn's MLP.
+    validation_fraction : float, default=0.1
+    patience : int, default=10
+    tol : float, default=1e-4
+    class_weight : dict or "balanced", default=None
+    random_state : int, RandomState instance or None, default=None
+        Seeds weights, shuffling, dropout and the validation split.
+    verbose : int, default=0
+        Keras's progress output.
+    warm_start : bool, default=False
+        Continue from the fitted network on the next ``fit``.
+    callbacks : list of keras callbacks, default=None
+        Copied for each fit.
+    **kwargs
+        Routed parameters: ``model__``, ``optimizer__``, ``loss__``,
+        ``fit__``, ``compile__``, ``predict__``; plain names go to the build
+        function.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+    history_ : dict of lists
+    n_iter_ : int
+    classes_ : ndarray
+    n_outputs_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X had string column names.
+
+    See Also
+    --------
+    skdeep.MLPClassifier : a ready-made network with flat hyperparameters.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from sklearn.datasets import load_iris
+    >>> from skdeep import KerasClassifier
+    >>> def build(meta, hidden=8):
+    ...     return keras.Sequential([
+    ...         keras.Input((meta["n_features_in_"],)),
+    ...         keras.layers.Dense(hidden, activation="relu"),
+    ...         keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+    ...     ])
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = KerasClassifier(build, model__hidden=16, epochs=5, random_state=0)
+    >>> clf.fit(X, y).predict_proba(X[:2]).shape
+    (2, 3)
+    """
+
+    _accepts_routed_params = True
+    _parameter_constraints: dict = {
+        **BaseKerasClassifier._parameter_constraints,
+        "model": [callable, None],
+        "loss": [str, callable, None],
+        "metrics": [list, tuple, dict, None],
+    }
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        loss=None,
+        metrics=None,
+        optimizer="adam",
+        learning_rate=1e-3,
+        momentum=0.0,
+        lr_schedule="constant",
+        lr_decay=0.5,
+        batch_size=32,
+        epochs=200,
+        early_stopping=True,
+        validation_fraction=0.1,
+        patience=10,
+        tol=1e-4,
+        class_weight=None,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        callbacks=None,
+        **kwargs,
+    ):
+        self.model = model
+        self.loss = loss
+        self.metrics = metrics
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.callbacks = callbacks
+        # Routed parameters (scikeras convention); validated in fit.
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    def _build_keras_model(self, meta):
+        return self._build_user_model(meta)

@@ -1,0 +1,192 @@
+"""Flat hyperparameters -> Keras training objects.
+
+Optimizers, learning-rate schedules, early stopping, seeding and thread
+limits. Keras is imported inside the functions so that ``import skdeep``
+stays free of TensorFlow.
+"""
+
+import contextlib
+import copy
+import inspect
+import os
+import random
+
+import numpy as np
+
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "configure_threads",
+    "make_callbacks",
+    "make_learning_rate",
+    "make_optimizer",
+    "seeded",
+]
+
+OPTIMIZERS = {
+    "sgd": "SGD",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "nadam": "Nadam",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+}
+SCHEDULES = ("constant", "exponential", "step", "cosine", "plateau")
+# Optimizers whose constructor takes ``momentum``.
+_MOMENTUM = {"sgd", "rmsprop"}
+
+
+def make_learning_rate(learning_rate, schedule, decay, *, steps_per_epoch, epochs):
+    """Return a float or a ``keras.optimizers.schedules`` object.
+
+    - ``"constant"`` and ``"plateau"``: the float (plateau is a callback).
+    - ``"exponential"``: multiplied by ``decay`` once per epoch, smoothly.
+    - ``"step"``: multiplied by ``decay`` every ``max(1, epochs // 4)`` epochs.
+    - ``"cosine"``: cosine decay to 0 over ``epochs``.
+    """
+    import keras
+
+    steps_per_epoch = max(1, int(steps_per_epoch))
+    if schedule in ("constant", "plateau"):
+        return float(learning_rate)
+    if schedule == "exponential":
+        return keras.optimizers.schedules.ExponentialDecay(
+            float(learning_rate), decay_steps=steps_per_epoch, decay_rate=decay
+        )
+    if schedule == "step":
+        return keras.optimizers.schedules.ExponentialDecay(
+            float(learning_rate),
+            decay_steps=steps_per_epoch * max(1, epochs // 4),
+            decay_rate=decay,
+            staircase=True,
+        )
+    if schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(
+            float(learning_rate), decay_steps=steps_per_epoch * max(1, epochs)
+        )
+    raise ValueError(
+        f"lr_schedule must be one of {SCHEDULES}; got {schedule!r}."
+    )
+
+
+def make_optimizer(optimizer, learning_rate, *, momentum=0.0, kwargs=None):
+    """Build a fresh Keras optimizer.
+
+    ``optimizer`` is a name from :data:`OPTIMIZERS`, an optimizer class, or an
+    optimizer instance. An instance is copied from its config so that the
+    user's object (and its state) is never shared between fits; its own
+    learning rate is kept unless ``kwargs`` overrides it.
+    """
+    import keras
+
+    kwargs = dict(kwargs or {})
+    if isinstance(optimizer, str):
+        name = optimizer.lower()
+        cls = getattr(keras.optimizers, OPTIMIZERS[name])
+        if name in _MOMENTUM and "momentum" not in kwargs:
+            kwargs["momentum"] = float(momentum)
+        kwargs.setdefault("learning_rate", learning_rate)
+        return cls(**kwargs)
+    if inspect.isclass(optimizer):
+        params = inspect.signature(optimizer).parameters
+        if "momentum" in params and "momentum" not in kwargs:
+            kwargs["momentum"] = float(momentum)
+        kwargs.setdefault("learning_rate", learning_rate)
+        return optimizer(**kwargs)
+    config = optimizer.get_config()
+    config.update(kwargs)
+    return optimizer.__class__.from_config(config)
+
+
+def make_callbacks(
+    *, early_stopping, patience, tol, lr_schedule, lr_decay, has_validation,
+    user_callbacks=None,
+):
+    """Callbacks for one fit: early stopping, plateau schedule, user's own.
+
+    With validation data, early stopping watches ``val_loss`` and restores the
+    best weights; without it (``early_stopping=False``) training stops when
+    the training loss has not improved by ``tol`` for ``patience`` epochs, as
+    scikit-learn's MLP does.
+    """
+    import keras
+
+    monitor = "val_loss" if has_validation else "loss"
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor=monitor,
+            patience=patience,
+            min_delta=tol,
+            restore_best_weights=bool(early_stopping and has_validation),
+        )
+    ]
+    if lr_schedule == "plateau":
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor,
+                factor=lr_decay,
+                patience=max(1, patience // 2),
+                min_delta=tol,
+                verbose=0,
+            )
+        )
+    # Deep copies: a callback holds state, and the estimator's parameter must
+    # stay untouched so that clones and refits start alike.
+    callbacks.extend(copy.deepcopy(list(user_callbacks or ())))
+    return callbacks
+
+
+@contextlib.contextmanager
+def seeded(seed):
+    """Seed Python, NumPy and the Keras backend for the duration of a fit.
+
+    The global Python and NumPy generators are restored on exit, so a fit does
+    not change the random numbers the caller's code sees. TensorFlow op
+    determinism is never switched on (it breaks later unseeded dropout).
+    """
+    import keras
+
+    py_state = random.getstate()
+    np_state = np.random.get_state()
+    keras.utils.set_random_seed(int(seed))
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+
+
+_THREADS_CONFIGURED = False
+
+
+def configure_threads():
+    """Limit the backend's thread pools to the process's share of the CPUs.
+
+    joblib (loky) and Dask workers export ``OMP_NUM_THREADS`` to say how many
+    threads each worker may use; TensorFlow ignores it and starts one thread per
+    core in every worker, so parallel searches fight for the CPUs. Here we
+    pass the limit on. ``SKDEEP_NUM_THREADS`` overrides it. Runs once per
+    process, before TensorFlow starts its runtime; afterwards it is a no-op.
+    """
+    global _THREADS_CONFIGURED
+    if _THREADS_CONFIGURED:
+        return
+    _THREADS_CONFIGURED = True
+    value = os.environ.get("SKDEEP_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    if not value:
+        return
+    try:
+        n_threads = max(1, int(value))
+    except ValueError:
+        return
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n_threads)
+        tf.config.threading.set_inter_op_parallelism_threads(n_threads)
+    except RuntimeError:  # the runtime is already running: too late to change
+        pass
