@@ -23,7 +23,7 @@ _EXPORTS = {
     "load": "skdeep.persistence",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = [*sorted(_EXPORTS), "__version__"]
 
 
 def __getattr__(name):

@@ -26,7 +26,7 @@ from sklearn.utils.validation import _check_sample_weight
 
 from . import training
 from ._compat import HasMethods, Interval, StrOptions, validate_data
-from ._routing import check_routed_names, route_params
+from ._routing import ROUTED_DESTINATIONS, check_routed_names, route_params
 from .exceptions import NotFittedError, SkdeepWarning
 
 __all__ = ["BaseKerasEstimator"]
@@ -34,6 +34,7 @@ __all__ = ["BaseKerasEstimator"]
 # Rows per ``predict_on_batch`` call: large enough to amortise dispatch, small
 # enough to bound memory on big inputs.
 _PREDICT_CHUNK = 8192
+_PREDICT_ROWS = 64
 # Batches run per backend call during training (``steps_per_execution``): one
 # Python round-trip per 32 steps instead of one per step.
 _STEPS_PER_EXECUTION = 32
@@ -123,12 +124,12 @@ class BaseKerasEstimator(BaseEstimator):
 
     # ------------------------------------------------------------------ params
     def _routed_params(self):
-        """Extra keyword arguments (``model__x`` etc.) stored by ``__init__``."""
-        init_params = set(self._get_param_names())
-        return {
-            k: v for k, v in vars(self).items()
-            if k not in init_params and not k.startswith("_") and not k.endswith("_")
-        }
+        """Extra keyword arguments (``model__x`` etc.) given to ``__init__``.
+
+        They live in one private dict rather than as attributes, so they can
+        never collide with a parameter or a fitted attribute.
+        """
+        return dict(getattr(self, "_routed", {}))
 
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
@@ -138,9 +139,12 @@ class BaseKerasEstimator(BaseEstimator):
     def set_params(self, **params):
         if self._accepts_routed_params:
             own = set(self._get_param_names())
+            routed = {}
             for key in list(params):
-                if key.split("__", 1)[0] not in own:
-                    setattr(self, key, params.pop(key))
+                head = key.split("__", 1)[0]
+                if ("__" in key and head in ROUTED_DESTINATIONS) or key not in own:
+                    routed[key] = params.pop(key)
+            self._routed = {**self._routed_params(), **routed}
         return super().set_params(**params) if params else self
 
     def _validate_all_params(self):
@@ -166,12 +170,12 @@ class BaseKerasEstimator(BaseEstimator):
         """Extra parameter checks of a subclass (run at fit time)."""
 
     # ------------------------------------------------------------------- data
-    def _validate_X(self, X, y=None, *, reset):
+    def _validate_X(self, X, y="no_validation", *, reset):
         """Validate X (and y) with scikit-learn and return float32 arrays."""
         kwargs = dict(reset=reset, accept_sparse=("csr", "csc", "coo"),
                       dtype=(np.float64, np.float32))
         try:
-            if y is None:
+            if isinstance(y, str) and y == "no_validation":
                 X = validate_data(self, X, **kwargs)
             else:
                 X, y = validate_data(self, X, y, multi_output=True,
@@ -188,7 +192,7 @@ class BaseKerasEstimator(BaseEstimator):
         if sp.issparse(X):
             X = X.toarray()
         X = np.asarray(X, dtype=np.float32)
-        return X if y is None else (X, y)
+        return X if isinstance(y, str) and y == "no_validation" else (X, y)
 
     _y_numeric = False
 
@@ -266,11 +270,7 @@ class BaseKerasEstimator(BaseEstimator):
             loss = self._default_loss(meta, model)
         loss_kwargs = route_params(self._routed_params(), "loss")
         if loss_kwargs:
-            import keras
-
-            loss = keras.losses.get({"class_name": loss, "config": loss_kwargs}) \
-                if isinstance(loss, str) else loss.__class__(
-                    **{**loss.get_config(), **loss_kwargs})
+            loss = training.make_loss(loss, loss_kwargs)
         return loss
 
     def _compile(self, model, meta, *, steps_per_epoch):
@@ -363,17 +363,19 @@ class BaseKerasEstimator(BaseEstimator):
                                           steps_per_epoch=steps_per_epoch)
             else:
                 model = self.model_
-            y_fit = self._loss_target(y_enc, model)
+            routed_fit = route_params(self._routed_params(), "fit")
+            fit_kwargs = training.make_training_data(
+                X, self._loss_target(y_enc, model), sw, batch_size=batch_size,
+                seed=seed, shuffle=routed_fit.pop("shuffle", True))
             if validation_data is not None:
-                validation_data = (validation_data[0],
-                                   self._loss_target(validation_data[1], model),
-                                   *validation_data[2:])
-            fit_kwargs = {
-                "batch_size": batch_size,
+                X_val, y_val, *sw_val = validation_data
+                fit_kwargs.update(training.make_training_data(
+                    X_val, self._loss_target(y_val, model),
+                    sw_val[0] if sw_val else None,
+                    batch_size=batch_size, seed=seed, validation=True))
+            fit_kwargs.update({
                 "epochs": epochs,
                 "verbose": self.verbose,
-                "sample_weight": sw,
-                "validation_data": validation_data,
                 "callbacks": training.make_callbacks(
                     early_stopping=self.early_stopping,
                     patience=self.patience,
@@ -383,10 +385,9 @@ class BaseKerasEstimator(BaseEstimator):
                     has_validation=validation_data is not None,
                     user_callbacks=self.callbacks,
                 ) if epochs > 1 else list(self.callbacks or ()),
-                "shuffle": True,
-            }
-            fit_kwargs.update(route_params(self._routed_params(), "fit"))
-            history = model.fit(X, y_fit, **fit_kwargs)
+            })
+            fit_kwargs.update(routed_fit)
+            history = model.fit(**fit_kwargs)
         self.model_ = model
         self.history_ = {k: [float(v) for v in vals]
                          for k, vals in history.history.items()}
@@ -466,12 +467,21 @@ class BaseKerasEstimator(BaseEstimator):
         X = self._validate_X(X, reset=False)
         batch = route_params(self._routed_params(), "predict").get(
             "batch_size", _PREDICT_CHUNK)
+        batch = max(_PREDICT_ROWS, batch // _PREDICT_ROWS * _PREDICT_ROWS)
+        n = X.shape[0]
+        # Pad to a multiple of _PREDICT_ROWS: every backend call then sees the
+        # same kind of shape, so a row's prediction does not depend on how
+        # many rows came with it (float32 matmul kernels change their
+        # accumulation order with the batch size) and few shapes get traced.
+        padded = -n % _PREDICT_ROWS
+        if padded:
+            X = np.concatenate([X, np.zeros((padded, *X.shape[1:]), X.dtype)])
         # ``predict_on_batch`` reuses one compiled function and skips the
         # data-adapter and callback machinery of ``predict``: ~100x faster on
         # a single row.
         parts = [np.asarray(self.model_.predict_on_batch(X[i:i + batch]))
                  for i in range(0, X.shape[0], batch)]
-        out = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        out = (np.concatenate(parts) if len(parts) > 1 else parts[0])[:n]
         out = out.astype(np.float64, copy=False)
         return out.reshape(out.shape[0], -1)
 

@@ -29,7 +29,12 @@ def _is_one_hot_loss(loss):
 
 
 def _from_logits(loss):
-    return bool(getattr(loss, "from_logits", False))
+    if hasattr(loss, "get_config"):
+        try:
+            return bool(loss.get_config().get("from_logits", False))
+        except (NotImplementedError, TypeError):
+            return False
+    return False
 
 
 class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
@@ -349,9 +354,8 @@ default="constant"
         self.verbose = verbose
         self.warm_start = warm_start
         self.callbacks = callbacks
-        # Routed parameters (scikeras convention); validated in fit.
-        for key, value in kwargs.items():
-            setattr(self, key, value)
+        # Routed parameters (scikeras convention), validated in fit.
+        self._routed = kwargs
 
     def _build_keras_model(self, meta):
         return self._build_user_model(meta)

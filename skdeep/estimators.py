@@ -2,11 +2,11 @@
 
 from numbers import Integral, Real
 
-
 from ._compat import Interval, StrOptions
 from .architectures import build_mlp
 from .classifier import BaseKerasClassifier
 from .regressor import BaseKerasRegressor
+from .training import preserved_random_state
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -40,7 +40,8 @@ def _check_architecture(est):
         getter = (keras.activations.get if param == "activation"
                   else keras.initializers.get)
         try:
-            getter(value)
+            with preserved_random_state():  # initializers draw a seed
+                getter(value)
         except (ValueError, TypeError) as exc:
             example = "'relu'" if param == "activation" else "'he_normal'"
             raise ValueError(

@@ -138,9 +138,8 @@ class KerasRegressor(BaseKerasRegressor):
         self.verbose = verbose
         self.warm_start = warm_start
         self.callbacks = callbacks
-        # Routed parameters (scikeras convention); validated in fit.
-        for key, value in kwargs.items():
-            setattr(self, key, value)
+        # Routed parameters (scikeras convention), validated in fit.
+        self._routed = kwargs
 
     def _build_keras_model(self, meta):
         return self._build_user_model(meta)

@@ -8,6 +8,7 @@ stays free of TensorFlow.
 import contextlib
 import copy
 import inspect
+import math
 import os
 import random
 
@@ -19,7 +20,10 @@ __all__ = [
     "configure_threads",
     "make_callbacks",
     "make_learning_rate",
+    "make_loss",
     "make_optimizer",
+    "make_training_data",
+    "preserved_random_state",
     "seeded",
 ]
 
@@ -66,6 +70,40 @@ def make_learning_rate(learning_rate, schedule, decay, *, steps_per_epoch, epoch
         )
     raise ValueError(
         f"lr_schedule must be one of {SCHEDULES}; got {schedule!r}."
+    )
+
+
+_LOSS_ALIASES = {"mse": "MeanSquaredError", "mae": "MeanAbsoluteError",
+                 "mape": "MeanAbsolutePercentageError",
+                 "msle": "MeanSquaredLogarithmicError"}
+
+
+def make_loss(loss, kwargs):
+    """A Keras loss object built with ``kwargs`` (the routed ``loss__`` params).
+
+    ``loss`` is a name (``"sparse_categorical_crossentropy"``, ``"mse"``), a
+    loss class, or a loss instance (copied with the new arguments).
+    """
+    import keras
+
+    if isinstance(loss, str):
+        name = _LOSS_ALIASES.get(loss.lower()) or "".join(
+            part.capitalize() for part in loss.split("_"))
+        cls = getattr(keras.losses, name, None)
+        if cls is None or not inspect.isclass(cls):
+            raise ValueError(
+                f"loss__ parameters {sorted(kwargs)} need a Keras loss class, "
+                f"but no class matches loss={loss!r}. Pass the class instead, "
+                "e.g. loss=keras.losses.Huber."
+            )
+        return cls(**kwargs)
+    if inspect.isclass(loss):
+        return loss(**kwargs)
+    if hasattr(loss, "get_config"):
+        return loss.__class__.from_config({**loss.get_config(), **kwargs})
+    raise ValueError(
+        f"loss__ parameters {sorted(kwargs)} cannot be applied to the loss "
+        f"function {loss!r}; pass a Keras loss class or name instead."
     )
 
 
@@ -146,9 +184,21 @@ def seeded(seed):
     """
     import keras
 
+    with preserved_random_state():
+        keras.utils.set_random_seed(int(seed))
+        yield
+
+
+@contextlib.contextmanager
+def preserved_random_state():
+    """Restore Python's and NumPy's global generators on exit.
+
+    Keras draws from Python's ``random`` whenever it creates an initializer or
+    a dropout layer without a seed; this keeps those draws invisible to the
+    caller.
+    """
     py_state = random.getstate()
     np_state = np.random.get_state()
-    keras.utils.set_random_seed(int(seed))
     try:
         yield
     finally:
@@ -190,3 +240,39 @@ def configure_threads():
         tf.config.threading.set_inter_op_parallelism_threads(n_threads)
     except RuntimeError:  # the runtime is already running: too late to change
         pass
+
+
+def make_training_data(X, y, sample_weight, *, batch_size, seed, validation=False,
+                       shuffle=True):
+    """Arguments for ``keras.Model.fit`` that feed ``(X, y, sample_weight)``.
+
+    On the TensorFlow backend the arrays become one repeating, seeded
+    ``tf.data`` pipeline read for ``steps`` batches per epoch: Keras then keeps
+    a single iterator for the whole fit instead of building a new one every
+    epoch (about 12 ms each, which dominated small fits). Other backends get
+    the arrays as they are.
+
+    Returns a dict of keyword arguments for ``fit`` (``x``, ``y``,
+    ``sample_weight``, ``steps_per_epoch``, ``shuffle``), or, with
+    ``validation=True``, for the validation data (``validation_data``,
+    ``validation_steps``).
+    """
+    import keras
+
+    steps = max(1, math.ceil(X.shape[0] / batch_size))
+    if keras.backend.backend() != "tensorflow":
+        if not validation:
+            return {"x": X, "y": y, "sample_weight": sample_weight,
+                    "shuffle": shuffle}
+        data = (X, y) if sample_weight is None else (X, y, sample_weight)
+        return {"validation_data": data}
+    import tensorflow as tf
+
+    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+    ds = tf.data.Dataset.from_tensor_slices(arrays)
+    if shuffle and not validation:
+        ds = ds.shuffle(X.shape[0], seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).repeat().prefetch(2)
+    if not validation:
+        return {"x": ds, "steps_per_epoch": steps, "shuffle": False}
+    return {"validation_data": ds, "validation_steps": steps}

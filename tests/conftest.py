@@ -1,0 +1,33 @@
+"""Shared fixtures: quiet TensorFlow, tiny datasets, tiny estimators."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.preprocessing import StandardScaler
+
+
+@pytest.fixture(scope="session")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return StandardScaler().fit_transform(X).astype(np.float32), y
+
+
+@pytest.fixture(scope="session")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X).astype(np.float32), y
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    """A small, easy 3-class problem for fast tests."""
+    rng = np.random.RandomState(0)
+    centers = np.array([[2.0, 0, 0, 0], [0, 2.0, 0, 0], [0, 0, 2.0, 0]])
+    y = rng.randint(0, 3, size=150)
+    X = centers[y] + rng.normal(scale=0.5, size=(150, 4))
+    return X.astype(np.float32), y

@@ -1,0 +1,160 @@
+"""Lifecycle shared by all estimators: reproducibility, pickling, warm start."""
+
+import os
+import pickle
+import random
+import subprocess
+import sys
+import textwrap
+
+import joblib
+import keras
+import numpy as np
+import pytest
+
+from skdeep import KerasClassifier, MLPClassifier, MLPRegressor
+
+FAST = dict(hidden_layer_sizes=(16,), epochs=10, learning_rate=0.02,
+            random_state=0)
+
+
+def test_fitted_attributes(blobs):
+    import pandas as pd
+
+    X, y = blobs
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = MLPClassifier(**FAST).fit(frame, y)
+    assert isinstance(clf.model_, keras.Model)
+    assert set(clf.history_) == {"loss", "val_loss"}
+    assert clf.n_iter_ == len(clf.history_["loss"]) >= 1
+    assert clf.n_features_in_ == 4 and clf.n_outputs_ == 1
+    assert list(clf.feature_names_in_) == ["a", "b", "c", "d"]
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+
+
+def test_same_seed_same_predictions_in_process(blobs):
+    X, y = blobs
+    params = dict(FAST, dropout=0.2, batch_norm=True)
+    a = MLPClassifier(**params).fit(X, y).predict_proba(X)
+    b = MLPClassifier(**params).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    c = MLPClassifier(**dict(params, random_state=1)).fit(X, y).predict_proba(X)
+    assert not np.array_equal(a, c)
+
+
+_SCRIPT = textwrap.dedent("""
+    import os, sys, numpy as np
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    from skdeep import MLPClassifier
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 4)).astype("float32")
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    clf = MLPClassifier((8,), epochs=5, dropout=0.1, random_state=42).fit(X, y)
+    np.save(sys.argv[1], clf.predict_proba(X))
+""")
+
+
+def test_same_seed_same_predictions_across_processes(tmp_path):
+    outs = []
+    for i in range(2):
+        path = tmp_path / f"p{i}.npy"
+        subprocess.run([sys.executable, "-c", _SCRIPT, str(path)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": str(i)})
+        outs.append(np.load(path))
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_seeded_fit_leaks_no_global_state(blobs):
+    X, y = blobs
+    random.seed(123)
+    np.random.seed(123)
+    expected = (random.random(), np.random.rand())
+    random.seed(123)
+    np.random.seed(123)
+    MLPClassifier(**FAST).fit(X, y)
+    assert (random.random(), np.random.rand()) == expected
+    # an unseeded fit with dropout still works after a seeded one (scikeras
+    # leaves TensorFlow op determinism on, and this crashes there)
+    clf = MLPClassifier((8,), dropout=0.3, epochs=3).fit(X, y)
+    assert clf.predict(X).shape == (len(X),)
+
+
+def test_unseeded_fits_differ(blobs):
+    X, y = blobs
+    a = MLPClassifier((8,), epochs=2).fit(X, y).predict_proba(X)
+    b = MLPClassifier((8,), epochs=2).fit(X, y).predict_proba(X)
+    assert not np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("fitted", [False, True])
+@pytest.mark.parametrize("dumper", ["pickle", "joblib"])
+def test_pickle_and_joblib_round_trip(blobs, tmp_path, fitted, dumper):
+    X, y = blobs
+    clf = MLPClassifier(**FAST)
+    if fitted:
+        clf.fit(X, y)
+    path = tmp_path / "model.bin"
+    if dumper == "pickle":
+        path.write_bytes(pickle.dumps(clf))
+        loaded = pickle.loads(path.read_bytes())
+    else:
+        joblib.dump(clf, path)
+        loaded = joblib.load(path)
+    assert loaded.get_params() == clf.get_params()
+    if fitted:
+        np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+        assert loaded.history_ == clf.history_
+    # the loaded object trains again, like the original
+    loaded.fit(X, y)
+
+
+def test_generic_wrapper_pickles_with_model_instance(blobs):
+    X, y = blobs
+    net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, "softmax")])
+    clf = KerasClassifier(net, epochs=3, random_state=0).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert isinstance(loaded.model, keras.Model)
+
+
+_LOAD_SCRIPT = textwrap.dedent("""
+    import os, sys, joblib, numpy as np
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    model = joblib.load(sys.argv[1])
+    X = np.load(sys.argv[2])
+    np.save(sys.argv[3], model.predict(X))
+""")
+
+
+def test_predictions_identical_in_a_fresh_process(tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 3)).astype(np.float32)
+    y = X @ [1.0, 2.0, -1.0]
+    reg = MLPRegressor((8,), epochs=5, random_state=0).fit(X, y)
+    joblib.dump(reg, tmp_path / "m.joblib")
+    np.save(tmp_path / "X.npy", X)
+    subprocess.run([sys.executable, "-c", _LOAD_SCRIPT, str(tmp_path / "m.joblib"),
+                    str(tmp_path / "X.npy"), str(tmp_path / "p.npy")], check=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), reg.predict(X))
+
+
+def test_warm_start_continues_training(blobs):
+    X, y = blobs
+    clf = MLPClassifier((16,), epochs=3, learning_rate=0.01, early_stopping=False,
+                        warm_start=True, random_state=0).fit(X, y)
+    first_model, first_loss = clf.model_, clf.history_["loss"][-1]
+    clf.fit(X, y)
+    assert clf.model_ is first_model
+    assert clf.history_["loss"][0] < first_loss + 1e-3
+    cold = MLPClassifier((16,), epochs=3, learning_rate=0.01, early_stopping=False,
+                         random_state=0).fit(X, y)
+    cold_model = cold.model_
+    assert cold.fit(X, y).model_ is not cold_model
+
+
+def test_import_does_not_load_tensorflow():
+    code = ("import sys, skdeep; from skdeep import MLPClassifier; "
+            "MLPClassifier().get_params(); print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    assert out == "False"

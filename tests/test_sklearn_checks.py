@@ -1,0 +1,72 @@
+"""scikit-learn's own estimator checks on every skdeep estimator."""
+
+import keras
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skdeep import KerasClassifier, KerasRegressor, MLPClassifier, MLPRegressor
+
+
+class TinyNet:
+    """A tiny network for the generic wrappers, shaped from ``meta``.
+
+    A class rather than a function so that its repr (and so the test ids)
+    is the same in every pytest-xdist worker.
+    """
+
+    def __repr__(self):
+        return "TinyNet()"
+
+    def __call__(self, meta, hidden=16):
+        return _build_net(meta, hidden)
+
+
+def _build_net(meta, hidden):
+    classifier = "n_classes_" in meta
+    if meta["target_type_"] == "multilabel-indicator":
+        units, activation = meta["n_outputs_"], "sigmoid"
+    elif classifier:
+        units, activation = meta["n_classes_"], "softmax"
+    else:
+        units, activation = meta["n_outputs_"], None
+    return keras.Sequential([
+        keras.Input((meta["n_features_in_"],)),
+        keras.layers.Dense(hidden, activation="relu"),
+        keras.layers.Dense(units, activation=activation),
+    ])
+
+
+# Small and fast, but enough to pass the accuracy checks on scaled blobs.
+_FAST = dict(epochs=30, batch_size=32, learning_rate=0.02, early_stopping=False,
+             random_state=0)
+
+ESTIMATORS = [
+    MLPClassifier((16,), **_FAST),
+    MLPRegressor((16,), **_FAST),
+    KerasClassifier(TinyNet(), model__hidden=16, **_FAST),
+    KerasRegressor(TinyNet(), model__hidden=16, **_FAST),
+]
+
+_SAMPLE_WEIGHT_REASON = (
+    "Mini-batch training: an integer sample weight and a repeated row give "
+    "different batches, so the fits differ; weighted losses are still honoured."
+)
+EXPECTED_FAILED_CHECKS = {
+    "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
+    "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
+}
+
+
+@parametrize_with_checks(
+    ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_estimator_type(estimator):
+    from sklearn.base import is_classifier, is_regressor
+
+    assert is_classifier(estimator) == ("Classifier" in type(estimator).__name__)
+    assert is_regressor(estimator) == ("Regressor" in type(estimator).__name__)

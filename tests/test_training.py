@@ -1,0 +1,122 @@
+"""Training hyperparameters reach Keras and change training as documented."""
+
+import keras
+import numpy as np
+import pytest
+
+from skdeep import MLPClassifier
+from skdeep.training import make_learning_rate, make_optimizer
+
+
+@pytest.mark.parametrize("name, cls", [("sgd", "SGD"), ("adam", "Adam"),
+                                       ("rmsprop", "RMSprop"), ("adagrad", "Adagrad"),
+                                       ("adamw", "AdamW"), ("nadam", "Nadam")])
+def test_optimizer_names(blobs, name, cls):
+    X, y = blobs
+    clf = MLPClassifier((4,), optimizer=name, learning_rate=0.05, momentum=0.5,
+                        epochs=1, random_state=0).fit(X, y)
+    assert type(clf.model_.optimizer).__name__ == cls
+    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.05)
+    if name == "sgd":
+        assert float(clf.model_.optimizer.momentum) == pytest.approx(0.5)
+
+
+def test_optimizer_instance_is_copied_not_trained(blobs):
+    X, y = blobs
+    opt = keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)
+    clf = MLPClassifier((4,), optimizer=opt, epochs=2, random_state=0).fit(X, y)
+    assert clf.model_.optimizer is not opt
+    assert float(clf.model_.optimizer.momentum) == pytest.approx(0.9)
+    assert int(opt.iterations) == 0
+
+
+@pytest.mark.parametrize("schedule, epoch10",
+                         [("constant", 0.1), ("exponential", 0.1 * 0.5**10),
+                          ("step", 0.1 * 0.5**2), ("cosine", 0.05)])
+def test_schedules(schedule, epoch10):
+    lr = make_learning_rate(0.1, schedule, 0.5, steps_per_epoch=4, epochs=20)
+    # 40 steps = 10 epochs; "step" decays every 20 // 4 = 5 epochs
+    value = lr if isinstance(lr, float) else float(lr(40))
+    assert value == pytest.approx(epoch10, rel=1e-5)
+
+
+def test_plateau_schedule_lowers_the_rate(blobs):
+    X, y = blobs
+    clf = MLPClassifier((4,), lr_schedule="plateau", lr_decay=0.1, patience=2,
+                        tol=10.0, epochs=6, learning_rate=0.01, early_stopping=False,
+                        random_state=0)
+    # tol=10 makes every epoch a plateau; EarlyStopping(patience=2) ends it at 3
+    clf.fit(X, y)
+    assert float(clf.model_.optimizer.learning_rate) < 0.01
+
+
+def test_early_stopping_stops_and_holds_out_validation(cancer):
+    X, y = cancer
+    clf = MLPClassifier((32,), epochs=300, patience=3, learning_rate=0.05,
+                        random_state=0).fit(X, y)
+    assert "val_loss" in clf.history_
+    assert clf.n_iter_ < 300
+
+
+def test_without_early_stopping_runs_until_training_loss_stalls(blobs):
+    X, y = blobs
+    clf = MLPClassifier((8,), epochs=7, early_stopping=False, random_state=0)
+    clf.fit(X, y)
+    assert "val_loss" not in clf.history_ and clf.n_iter_ == 7
+
+
+def test_user_callbacks_run_and_are_not_mutated(blobs):
+    X, y = blobs
+
+    class CountEpochs(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.count = 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.count += 1
+            logs["counted"] = self.count
+
+    cb = CountEpochs()
+    clf = MLPClassifier((4,), epochs=4, early_stopping=False, callbacks=[cb],
+                        random_state=0).fit(X, y)
+    assert clf.history_["counted"] == [1, 2, 3, 4]
+    assert cb.count == 0
+
+
+def test_make_optimizer_routes_kwargs():
+    opt = make_optimizer("adam", 0.01, kwargs={"beta_1": 0.7})
+    assert float(opt.beta_1) == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize("param, value", [("dropout", 0.3), ("batch_norm", True),
+                                          ("l1", 1e-3), ("l2", 1e-3),
+                                          ("kernel_initializer", "he_normal"),
+                                          ("activation", "tanh")])
+def test_architecture_parameters_reach_the_network(blobs, param, value):
+    X, y = blobs
+    clf = MLPClassifier((8, 4), epochs=1, random_state=0, **{param: value}).fit(X, y)
+    layers = {type(layer).__name__ for layer in clf.model_.layers}
+    dense = [layer for layer in clf.model_.layers if type(layer).__name__ == "Dense"]
+    assert [d.units for d in dense] == [8, 4, 3]
+    if param == "dropout":
+        assert "Dropout" in layers
+    elif param == "batch_norm":
+        assert "BatchNormalization" in layers
+    elif param in ("l1", "l2"):
+        assert getattr(dense[0].kernel_regularizer, param) == pytest.approx(1e-3)
+    elif param == "kernel_initializer":
+        assert type(dense[0].kernel_initializer).__name__ == "HeNormal"
+    else:
+        acts = [layer for layer in clf.model_.layers
+                if type(layer).__name__ == "Activation"]
+        assert acts[0].activation.__name__ == "tanh"
+
+
+def test_validation_split_is_stratified():
+    # 10 positives in 100 rows: a 10% unstratified split could hold none out
+    X = np.random.RandomState(0).normal(size=(100, 2)).astype(np.float32)
+    y = np.r_[np.ones(10), np.zeros(90)].astype(int)
+    clf = MLPClassifier((4,), epochs=1, validation_fraction=0.1, random_state=3)
+    held_out = clf._validation_split(X, y, None, y, seed=3)[3][1]
+    assert held_out.sum() == 1 and len(held_out) == 10
