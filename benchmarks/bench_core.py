@@ -80,7 +80,8 @@ def main(argv=None):
         net.fit(X, y, verbose=0, **common)
         return net
 
-    peers = {"skdeep": (skdeep_fit, "predict"), "scikit-learn": (sklearn_fit, "predict"),
+    peers = {"skdeep": (skdeep_fit, "predict"),
+             "scikit-learn": (sklearn_fit, "predict"),
              "keras": (keras_fit, "keras")}
     try:
         from scikeras.wrappers import KerasClassifier as ScikerasClassifier

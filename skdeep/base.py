@@ -18,6 +18,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
@@ -83,6 +84,20 @@ def model_from_bytes(data):
                 "@keras.saving.register_keras_serializable() and import their "
                 f"module before loading. Keras said: {exc}"
             ) from exc
+
+
+def _check_no_missing_target(y):
+    """A clear error for NaN / None in y, before any conversion hides it."""
+    if y is None or isinstance(y, str):
+        return
+    missing = pd.isna(pd.DataFrame(np.asarray(y, dtype=object).reshape(len(y), -1)))
+    n_missing = int(missing.any(axis=1).sum())
+    if n_missing:
+        raise ValueError(
+            f"y has missing values in {n_missing} of {len(missing)} rows. Drop "
+            "those rows before fitting (e.g. keep = y.notna(); X, y = X[keep], "
+            "y[keep]); a pipeline cannot drop rows for you."
+        )
 
 
 def _is_keras_model(obj):
@@ -335,6 +350,7 @@ class BaseKerasEstimator(BaseEstimator):
         training.configure_threads()
         import keras
 
+        _check_no_missing_target(y)
         X, y = self._validate_X(X, y, reset=reset)
         y_enc = self._fit_target(y, **kwargs) if reset else self._transform_target(y)
         sw = self._prepare_sample_weight(sample_weight, X, y)

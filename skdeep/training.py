@@ -8,6 +8,7 @@ stays free of TensorFlow.
 import contextlib
 import copy
 import inspect
+import logging
 import math
 import os
 import random
@@ -209,6 +210,17 @@ def preserved_random_state():
 _THREADS_CONFIGURED = False
 
 
+class _RetracingNoiseFilter(logging.Filter):
+    """Drop TensorFlow's "triggered tf.function retracing" warning.
+
+    Every fit builds a new network with new compiled functions; in a search
+    that is by design, and TensorFlow's warning about it is noise.
+    """
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 def configure_threads():
     """Limit the backend's thread pools to the process's share of the CPUs.
 
@@ -222,6 +234,7 @@ def configure_threads():
     if _THREADS_CONFIGURED:
         return
     _THREADS_CONFIGURED = True
+    logging.getLogger("tensorflow").addFilter(_RetracingNoiseFilter())
     value = os.environ.get("SKDEEP_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
     if not value:
         return
