@@ -366,7 +366,7 @@ class BaseKerasEstimator(BaseEstimator):
             steps_per_epoch = math.ceil(X.shape[0] / batch_size)
             if reset:
                 meta = self._meta()
-                model = self._build_keras_model(meta)
+                model = self._build_keras_model(meta, seed=seed)
                 if not isinstance(model, keras.Model):
                     raise TypeError(
                         f"The network of {type(self).__name__} must be a "

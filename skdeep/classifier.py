@@ -357,5 +357,5 @@ default="constant"
         # Routed parameters (scikeras convention), validated in fit.
         self._routed = kwargs
 
-    def _build_keras_model(self, meta):
+    def _build_keras_model(self, meta, seed=None):
         return self._build_user_model(meta)

@@ -209,7 +209,7 @@ class MLPClassifier(BaseKerasClassifier):
     def _check_params(self):
         _check_architecture(self)
 
-    def _build_keras_model(self, meta):
+    def _build_keras_model(self, meta, seed=None):
         units, output_activation = self._output_spec()
         return build_mlp(
             meta["n_features_in_"],
@@ -222,6 +222,7 @@ class MLPClassifier(BaseKerasClassifier):
             l1=self.l1,
             l2=self.l2,
             kernel_initializer=self.kernel_initializer,
+            seed=seed,
         )
 
 
@@ -315,7 +316,7 @@ class MLPRegressor(BaseKerasRegressor):
     def _check_params(self):
         _check_architecture(self)
 
-    def _build_keras_model(self, meta):
+    def _build_keras_model(self, meta, seed=None):
         return build_mlp(
             meta["n_features_in_"],
             meta["n_outputs_"],
@@ -326,6 +327,7 @@ class MLPRegressor(BaseKerasRegressor):
             l1=self.l1,
             l2=self.l2,
             kernel_initializer=self.kernel_initializer,
+            seed=seed,
         )
 
 

@@ -4,6 +4,6 @@ Each builder takes plain arguments plus input/output metadata and returns an
 uncompiled ``keras.Model``. Nothing here knows about scikit-learn.
 """
 
-from .mlp import build_mlp
+from .mlp import Seeds, build_mlp, dense_block, seeded_initializer
 
-__all__ = ["build_mlp"]
+__all__ = ["Seeds", "build_mlp", "dense_block", "seeded_initializer"]

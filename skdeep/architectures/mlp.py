@@ -1,6 +1,36 @@
 """Multi-layer perceptron builder."""
 
-__all__ = ["build_mlp", "dense_block"]
+import numpy as np
+
+__all__ = ["Seeds", "build_mlp", "dense_block", "seeded_initializer"]
+
+
+class Seeds:
+    """A stream of integer seeds for the layers of one network.
+
+    Keras layers built without a seed draw one from Python's global
+    ``random``, which other threads of the process (Dask's event loop, for
+    one) also use: builds would then differ from run to run. Every random
+    layer here gets an explicit seed instead. ``Seeds(None)`` yields ``None``
+    (Keras's default behaviour).
+    """
+
+    def __init__(self, seed):
+        self._rng = None if seed is None else np.random.RandomState(seed)
+
+    def next(self):
+        return None if self._rng is None else int(self._rng.randint(1, 2**31 - 1))
+
+
+def seeded_initializer(initializer, seed):
+    """A Keras initializer (from a name or instance) with an explicit seed."""
+    import keras
+
+    init = keras.initializers.get(initializer)
+    config = init.get_config() if hasattr(init, "get_config") else {}
+    if seed is None or "seed" not in config:
+        return init
+    return init.__class__.from_config({**config, "seed": seed})
 
 
 def _regularizer(l1, l2):
@@ -12,17 +42,18 @@ def _regularizer(l1, l2):
 
 
 def dense_block(x, sizes, *, activation, dropout, batch_norm, l1, l2,
-                kernel_initializer, prefix="hidden"):
+                kernel_initializer, seeds=None, prefix="hidden"):
     """Stack ``Dense`` (+ ``BatchNormalization``) + activation (+ ``Dropout``).
 
     Returns the output tensor; shared by the MLP, CNN and transfer heads.
     """
     import keras
 
+    seeds = seeds or Seeds(None)
     for i, units in enumerate(sizes):
         x = keras.layers.Dense(
             int(units),
-            kernel_initializer=kernel_initializer,
+            kernel_initializer=seeded_initializer(kernel_initializer, seeds.next()),
             kernel_regularizer=_regularizer(l1, l2),
             use_bias=not batch_norm,
             name=f"{prefix}_{i}",
@@ -31,7 +62,8 @@ def dense_block(x, sizes, *, activation, dropout, batch_norm, l1, l2,
             x = keras.layers.BatchNormalization(name=f"{prefix}_{i}_bn")(x)
         x = keras.layers.Activation(activation, name=f"{prefix}_{i}_act")(x)
         if dropout > 0:
-            x = keras.layers.Dropout(float(dropout), name=f"{prefix}_{i}_dropout")(x)
+            x = keras.layers.Dropout(float(dropout), seed=seeds.next(),
+                                     name=f"{prefix}_{i}_dropout")(x)
     return x
 
 
@@ -47,6 +79,7 @@ def build_mlp(
     l1=0.0,
     l2=0.0,
     kernel_initializer="glorot_uniform",
+    seed=None,
     name="mlp",
 ):
     """Return an uncompiled fully connected network.
@@ -70,15 +103,17 @@ def build_mlp(
     """
     import keras
 
+    seeds = Seeds(seed)
     inputs = keras.Input(shape=(int(n_features),), name="features")
     x = dense_block(
         inputs, hidden_layer_sizes, activation=activation, dropout=dropout,
         batch_norm=batch_norm, l1=l1, l2=l2, kernel_initializer=kernel_initializer,
+        seeds=seeds,
     )
     outputs = keras.layers.Dense(
         int(n_outputs),
         activation=output_activation,
-        kernel_initializer=kernel_initializer,
+        kernel_initializer=seeded_initializer(kernel_initializer, seeds.next()),
         kernel_regularizer=_regularizer(l1, l2),
         name="output",
     )(x)

@@ -1,0 +1,363 @@
+"""Hyperparameter search: default spaces, ``tune``, ``results_table``.
+
+Everything here returns or accepts scikit-learn's own search classes; the
+default spaces are plain dicts usable with ``GridSearchCV`` and friends.
+"""
+
+import contextlib
+import math
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+from scipy.stats import loguniform
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.model_selection import (
+    GridSearchCV,
+    HalvingRandomSearchCV,
+    ParameterGrid,
+    ParameterSampler,
+    RandomizedSearchCV,
+)
+from sklearn.pipeline import Pipeline
+
+from .base import BaseKerasEstimator
+
+__all__ = ["STRATEGIES", "default_space", "find_network", "results_table", "tune"]
+
+STRATEGIES = ("grid", "random", "halving")
+
+_TRAINING_RANDOM = {
+    "learning_rate": loguniform(1e-4, 3e-2),
+    "batch_size": [16, 32, 64, 128],
+    "optimizer": ["adam", "adamw", "rmsprop"],
+}
+_TRAINING_GRID = {
+    "learning_rate": [1e-3, 1e-2],
+    "batch_size": [32, 64],
+}
+_MLP_RANDOM = {
+    "hidden_layer_sizes": [(32,), (64,), (128,), (64, 32), (128, 64), (256, 128)],
+    "activation": ["relu", "tanh", "gelu"],
+    "dropout": [0.0, 0.1, 0.2, 0.3],
+    "l2": loguniform(1e-6, 1e-2),
+}
+_MLP_GRID = {
+    "hidden_layer_sizes": [(64,), (128, 64)],
+    "dropout": [0.0, 0.2],
+}
+_CNN_RANDOM = {
+    "conv_filters": [(16,), (32,), (16, 32), (32, 64)],
+    "kernel_size": [3, 5],
+    "dense_layer_sizes": [(64,), (128,)],
+    "dropout": [0.0, 0.25, 0.5],
+}
+_CNN_GRID = {"conv_filters": [(16, 32), (32, 64)], "kernel_size": [3, 5]}
+_TRANSFER_RANDOM = {
+    "head_layer_sizes": [(64,), (128,), (256,)],
+    "dropout": [0.2, 0.5],
+    "trainable_layers": [0, 1, 2],
+}
+_TRANSFER_GRID = {"head_layer_sizes": [(64,), (128,)], "trainable_layers": [0, 1]}
+
+
+def find_network(estimator):
+    """Return ``(network_estimator, prefix)`` for an estimator or a pipeline.
+
+    The prefix is what a parameter name needs in front to reach the network
+    (``"model__"`` in a :func:`make_tabular_pipeline`, ``""`` for a bare
+    estimator).
+    """
+    if isinstance(estimator, Pipeline):
+        name, step = estimator.steps[-1]
+        inner, prefix = find_network(step)
+        return inner, f"{name}__{prefix}"
+    inner = getattr(estimator, "estimator", None)  # e.g. a search or wrapper
+    if inner is not None and not isinstance(estimator, BaseKerasEstimator):
+        found, prefix = find_network(inner)
+        return found, f"estimator__{prefix}"
+    return estimator, ""
+
+
+def default_space(estimator, *, strategy="random"):
+    """The default search space for a skdeep estimator (or a pipeline ending in one).
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+    strategy : {"random", "halving", "grid"}, default="random"
+        ``"grid"`` gets a small grid of lists (16 candidates); the others
+        get distributions (``learning_rate`` and ``l2`` log-uniform).
+
+    Returns
+    -------
+    dict
+        Parameter names (prefixed to reach the network) to lists or scipy
+        distributions; usable directly with scikit-learn's search classes.
+
+    Examples
+    --------
+    >>> from skdeep import MLPClassifier, make_tabular_pipeline
+    >>> from skdeep.search import default_space
+    >>> sorted(default_space(make_tabular_pipeline(MLPClassifier()), strategy="grid"))
+    ['model__batch_size', 'model__dropout', 'model__hidden_layer_sizes', \
+'model__learning_rate']
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}; got {strategy!r}.")
+    network, prefix = find_network(estimator)
+    grid = strategy == "grid"
+    kind = type(network).__name__
+    if not isinstance(network, BaseKerasEstimator):
+        raise ValueError(
+            f"There is no default search space for {kind}; pass space={{...}} "
+            "with parameter names and lists or scipy distributions."
+        )
+    space = dict(_TRAINING_GRID if grid else _TRAINING_RANDOM)
+    if kind in ("MLPClassifier", "MLPRegressor"):
+        space.update(_MLP_GRID if grid else _MLP_RANDOM)
+    elif kind == "CNNClassifier":
+        space.update(_CNN_GRID if grid else _CNN_RANDOM)
+    elif kind == "TransferClassifier":
+        space.update(_TRANSFER_GRID if grid else _TRANSFER_RANDOM)
+    return {prefix + name: values for name, values in space.items()}
+
+
+class _Progress:
+    """Prints "fits done, elapsed, best so far" lines to stderr."""
+
+    def __init__(self, n_candidates, metric):
+        self.n_candidates = n_candidates
+        self.metric = metric
+        self.start = time.perf_counter()
+
+    def update(self, results):
+        scores = np.asarray(results[f"mean_test_{self.metric}"], dtype=float)
+        n_splits = sum(1 for k in results
+                       if k.startswith("split") and k.endswith(f"_test_{self.metric}"))
+        elapsed = time.perf_counter() - self.start
+        best = ""
+        if np.isfinite(scores).any():
+            i = int(np.nanargmax(scores))
+            best = f" | best so far {scores[i]:.4f} with {results['params'][i]}"
+        print(
+            f"[skdeep] {len(scores) * n_splits}/{self.n_candidates * n_splits} fits "
+            f"({len(scores)}/{self.n_candidates} candidates x {n_splits} folds) | "
+            f"{elapsed:.1f}s elapsed{best}",
+            file=sys.stderr, flush=True,
+        )
+
+
+def _run_in_chunks(search, evaluate_candidates, candidates):
+    """Evaluate candidates a few at a time, reporting progress in between.
+
+    The candidates and their order are those of the plain search, so the
+    results are identical; only the reporting differs. Each chunk holds two
+    candidates per worker, which keeps the workers busy between reports.
+    """
+    candidates = list(candidates)
+    if not search.verbose:
+        evaluate_candidates(candidates)
+        return
+    from joblib import effective_n_jobs
+
+    size = max(1, effective_n_jobs(search.n_jobs)) * 2
+    progress = _Progress(len(candidates), _refit_metric(search))
+    verbose = search.verbose
+    for i in range(0, len(candidates), size):
+        # at verbose=1 our line replaces scikit-learn's "Fitting ..." per chunk
+        search.verbose = 0 if verbose == 1 else verbose
+        try:
+            results = evaluate_candidates(candidates[i:i + size])
+        finally:
+            search.verbose = verbose
+        progress.update(results)
+
+
+def _refit_metric(search):
+    return search.refit if isinstance(search.refit, str) else "score"
+
+
+class _GridSearchCV(GridSearchCV):
+    """``GridSearchCV`` that reports progress when ``verbose`` > 0."""
+
+    def _run_search(self, evaluate_candidates):
+        _run_in_chunks(self, evaluate_candidates, ParameterGrid(self.param_grid))
+
+
+class _RandomizedSearchCV(RandomizedSearchCV):
+    """``RandomizedSearchCV`` that reports progress when ``verbose`` > 0."""
+
+    def _run_search(self, evaluate_candidates):
+        _run_in_chunks(self, evaluate_candidates, ParameterSampler(
+            self.param_distributions, self.n_iter, random_state=self.random_state))
+
+
+def _halving_budget(network, prefix, n_candidates, factor=3):
+    max_epochs = int(network.get_params()["epochs"])
+    # iterations needed to whittle n_candidates down to one, plus the first
+    rounds = math.ceil(math.log(max(n_candidates, 1), factor) - 1e-9) + 1
+    min_epochs = max(1, max_epochs // factor ** (rounds - 1))
+    return prefix + "epochs", min_epochs, max_epochs
+
+
+@contextlib.contextmanager
+def _backend(backend):
+    if backend is None:
+        yield
+        return
+    if backend != "dask":
+        raise ValueError(f"backend must be None or 'dask'; got {backend!r}.")
+    try:
+        from distributed import get_client
+    except ImportError as exc:
+        raise ImportError(
+            "backend='dask' needs dask.distributed: pip install 'skdeep[dask]'."
+        ) from exc
+    try:
+        get_client()
+    except ValueError as exc:
+        raise RuntimeError(
+            "backend='dask' needs a running dask.distributed.Client: create one "
+            "first, e.g. client = Client('tcp://scheduler-host:8786') or "
+            "Client(LocalCluster())."
+        ) from exc
+    import joblib
+
+    with joblib.parallel_backend("dask"):
+        yield
+
+
+def tune(
+    estimator, X, y, *, space=None, strategy="random", n_iter=20, cv=5,
+    scoring=None, n_jobs=1, random_state=None, verbose=1, backend=None,
+):
+    """Tune an estimator (or pipeline) by cross-validation.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+    X, y : training data
+    space : dict, default=None
+        Parameter names to lists (grid) or lists / scipy distributions
+        (random, halving). ``None`` uses :func:`default_space`.
+    strategy : {"random", "grid", "halving"}, default="random"
+        ``"grid"`` -> ``GridSearchCV``; ``"random"`` -> ``RandomizedSearchCV``
+        with ``n_iter`` candidates; ``"halving"`` -> ``HalvingRandomSearchCV``
+        with ``n_iter`` candidates and epochs as the resource: every candidate
+        starts with few epochs and the best third go on with three times
+        more, up to the estimator's ``epochs``.
+    cv : int or CV splitter, default=5
+        Stratified for classifiers when an int.
+    scoring : str or callable, default=None
+    n_jobs : int, default=1
+        Parallel fits. Each worker's TensorFlow is limited to its share of
+        the cores, so ``n_jobs=2`` on two cores is about twice as fast.
+    random_state : int, default=None
+        Seeds the candidate sampling and, if the estimator has none, its
+        training (so ``n_jobs`` does not change the scores).
+    verbose : int, default=1
+        ``> 0`` prints progress (fits done, elapsed, best score so far).
+    backend : {None, "dask"}, default=None
+        ``"dask"`` runs the fits on the current ``dask.distributed.Client``.
+
+    Returns
+    -------
+    search : fitted GridSearchCV, RandomizedSearchCV or HalvingRandomSearchCV
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skdeep import MLPClassifier, tune
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = tune(MLPClassifier(epochs=3), X, y, strategy="grid", cv=2,
+    ...               space={"hidden_layer_sizes": [(4,), (8,)]}, verbose=0)
+    >>> len(search.cv_results_["params"])
+    2
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(
+            f"strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}."
+        )
+    network, prefix = find_network(estimator)
+    if space is None:
+        space = default_space(estimator, strategy=strategy)
+    if not isinstance(space, dict) or not space:
+        raise ValueError(
+            "space must be a non-empty dict of parameter names to lists or "
+            f"distributions; got {space!r}."
+        )
+    valid = estimator.get_params(deep=True)
+    unknown = [name for name in space if name not in valid
+               and not _is_routed(network, prefix, name)]
+    if unknown:
+        import difflib
+
+        hints = [difflib.get_close_matches(u, valid, n=1) for u in unknown]
+        hint = "; ".join(f"{u!r} -> did you mean {h[0]!r}?" for u, h in
+                         zip(unknown, hints, strict=True) if h)
+        raise ValueError(
+            f"space has parameters that {type(estimator).__name__} does not "
+            f"have: {unknown}. {hint}".strip()
+        )
+    if random_state is not None and "random_state" in network.get_params() and \
+            network.get_params()["random_state"] is None:
+        from sklearn.base import clone
+
+        estimator = clone(estimator).set_params(**{prefix + "random_state":
+                                                   random_state})
+    common = dict(cv=cv, scoring=scoring, n_jobs=n_jobs, verbose=verbose,
+                  error_score="raise")
+    if strategy == "grid":
+        search = _GridSearchCV(estimator, space, **common)
+    elif strategy == "random":
+        search = _RandomizedSearchCV(estimator, space, n_iter=n_iter,
+                                     random_state=random_state, **common)
+    else:
+        resource, min_epochs, max_epochs = _halving_budget(network, prefix, n_iter)
+        space = {k: v for k, v in space.items() if k != resource}
+        search = HalvingRandomSearchCV(
+            estimator, space, n_candidates=n_iter, resource=resource,
+            min_resources=min_epochs, max_resources=max_epochs, factor=3,
+            random_state=random_state, **common)
+    with _backend(backend):
+        search.fit(X, y)
+    return search
+
+
+def _is_routed(network, prefix, name):
+    """Generic wrappers accept any routed parameter (``model__units``)."""
+    return (getattr(network, "_accepts_routed_params", False)
+            and name.startswith(prefix))
+
+
+def results_table(search):
+    """Candidates of a fitted search as a tidy DataFrame, best first.
+
+    Columns: one per parameter (without the ``param_`` prefix), then
+    ``mean_test_<metric>``, ``std_test_<metric>``, ``rank_test_<metric>`` (one
+    set per metric; ``score`` for a single metric), ``mean_fit_time``, and
+    ``n_resources`` / ``iter`` for halving searches.
+    """
+    if not hasattr(search, "cv_results_"):
+        raise ValueError(
+            f"results_table needs a fitted search (GridSearchCV, ...); got "
+            f"{type(search).__name__} without cv_results_. Call fit first."
+        )
+    results = search.cv_results_
+    params = pd.DataFrame(list(results["params"]))
+    params.columns = [str(c) for c in params.columns]
+    stats = [k for k in results if k.startswith(("mean_test_", "std_test_",
+                                                 "rank_test_"))]
+    extra = [k for k in ("mean_fit_time", "std_fit_time", "n_resources", "iter")
+             if k in results]
+    table = pd.concat([params, pd.DataFrame({k: results[k] for k in stats + extra})],
+                      axis=1)
+    rank = f"rank_test_{_refit_metric(search)}"
+    sort = [c for c in ("iter", "n_resources") if c in table] + [rank]
+    ascending = [False] * (len(sort) - 1) + [True]
+    return table.sort_values(sort, ascending=ascending, kind="stable").reset_index(
+        drop=True)
+
+

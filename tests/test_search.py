@@ -1,0 +1,145 @@
+"""Search: default spaces, tune strategies, results, parallel and leak-free CV."""
+
+import numpy as np
+import pytest
+from scipy.stats import loguniform
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.model_selection import (
+    GridSearchCV,
+    HalvingRandomSearchCV,
+    KFold,
+    RandomizedSearchCV,
+    cross_validate,
+)
+
+from skdeep import (
+    KerasClassifier,
+    MLPClassifier,
+    MLPRegressor,
+    make_tabular_pipeline,
+    results_table,
+    tune,
+)
+from skdeep.search import default_space
+
+TINY = dict(hidden_layer_sizes=(8,), epochs=4, learning_rate=0.02)
+SPACE = {"hidden_layer_sizes": [(4,), (8,)], "learning_rate": [1e-2, 3e-2]}
+
+
+@pytest.fixture(scope="module")
+def small():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(n_class=4, return_X_y=True)
+    return (X / 16.0).astype(np.float32)[:300], y[:300]
+
+
+def test_default_space_for_estimators_and_pipelines():
+    space = default_space(MLPClassifier())
+    assert {"hidden_layer_sizes", "activation", "dropout", "l2", "optimizer",
+            "learning_rate", "batch_size"} <= set(space)
+    assert isinstance(space["learning_rate"], type(loguniform(1e-4, 1e-1)))
+    piped = default_space(make_tabular_pipeline(MLPRegressor()))
+    assert set(piped) == {"model__" + k for k in space}
+    grid = default_space(MLPClassifier(), strategy="grid")
+    assert all(isinstance(v, list) for v in grid.values())
+    # usable directly with scikit-learn's own classes
+    GridSearchCV(MLPClassifier(), grid)
+    generic = default_space(KerasClassifier())
+    assert set(generic) == {"learning_rate", "batch_size", "optimizer"}
+
+
+def test_default_space_errors():
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(ValueError, match="no default search space for "
+                       "LogisticRegression; pass space="):
+        default_space(LogisticRegression())
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        default_space(MLPClassifier(), strategy="bayes")
+
+
+@pytest.mark.parametrize("strategy, cls", [("grid", GridSearchCV),
+                                           ("random", RandomizedSearchCV),
+                                           ("halving", HalvingRandomSearchCV)])
+def test_tune_strategies(small, strategy, cls):
+    X, y = small
+    space = dict(SPACE)
+    if strategy != "grid":
+        space["learning_rate"] = loguniform(1e-3, 5e-2)
+    search = tune(MLPClassifier(**dict(TINY, epochs=9)), X, y, space=space,
+                  strategy=strategy, n_iter=3, cv=2, random_state=0, verbose=0)
+    assert isinstance(search, cls)
+    assert search.best_score_ > 0.5
+    assert search.best_estimator_.predict(X[:3]).shape == (3,)
+    if strategy == "halving":
+        # epochs is the resource, growing by 3x up to the estimator's epochs
+        assert search.resource == "epochs" and search.max_resources_ == 9
+        assert list(search.n_resources_) == [3, 9]
+
+
+def test_tune_default_space_in_a_pipeline(small):
+    X, y = small
+    pipe = make_tabular_pipeline(MLPClassifier(epochs=2))
+    search = tune(pipe, X, y, n_iter=2, cv=2, random_state=0, verbose=0)
+    assert all(k.startswith("model__") for k in search.best_params_)
+
+
+def test_tune_rejects_unknown_parameters(small):
+    with pytest.raises(ValueError, match=r"does not have: \['hiden_layer_sizes'\]"
+                       r".*did you mean 'hidden_layer_sizes'"):
+        tune(MLPClassifier(), *small, space={"hiden_layer_sizes": [(4,)]})
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        tune(MLPClassifier(), *small, strategy="bayesian")
+
+
+def test_results_table_best_first(small):
+    X, y = small
+    search = tune(MLPClassifier(**TINY), X, y, space=SPACE, strategy="grid", cv=2,
+                  random_state=0, verbose=0)
+    table = results_table(search)
+    assert len(table) == 4
+    assert {"hidden_layer_sizes", "learning_rate", "mean_test_score",
+            "std_test_score", "mean_fit_time"} <= set(table.columns)
+    assert table["mean_test_score"].iloc[0] == pytest.approx(search.best_score_)
+    assert table["rank_test_score"].is_monotonic_increasing
+    with pytest.raises(ValueError, match="needs a fitted search"):
+        results_table(GridSearchCV(MLPClassifier(), {}))
+
+
+def test_progress_is_reported_and_search_still_pickles(small, capsys):
+    import pickle
+
+    X, y = small
+    search = tune(MLPClassifier(**TINY), X, y, space=SPACE, strategy="grid", cv=2,
+                  random_state=0, verbose=1)
+    err = capsys.readouterr().err
+    assert "[skdeep] 8/8 fits (4/4 candidates x 2 folds)" in err
+    assert "best so far" in err and "elapsed" in err
+    loaded = pickle.loads(pickle.dumps(search))
+    np.testing.assert_array_equal(loaded.predict(X), search.predict(X))
+
+
+@pytest.mark.slow
+def test_parallel_scores_equal_serial_scores(small):
+    X, y = small
+    runs = [tune(MLPClassifier(**TINY, dropout=0.1), X, y, space=SPACE,
+                 strategy="grid", cv=2, n_jobs=n_jobs, random_state=0, verbose=0)
+            for n_jobs in (1, 2)]
+    np.testing.assert_array_equal(runs[0].cv_results_["mean_test_score"],
+                                  runs[1].cv_results_["mean_test_score"])
+
+
+def test_early_stopping_validation_comes_from_the_training_fold_only(small):
+    X, y = small
+    clf = MLPClassifier(**dict(TINY, epochs=6), early_stopping=True, random_state=0)
+    cv = KFold(3, shuffle=True, random_state=0)
+    result = cross_validate(clf, X, y, cv=cv, return_estimator=True,
+                            return_indices=True)
+    for est, train in zip(result["estimator"], result["indices"]["train"],
+                          strict=True):
+        # refitting on the training rows alone reproduces the validation
+        # curve exactly: it was computed from those rows and nothing else
+        alone = MLPClassifier(**dict(TINY, epochs=6), random_state=0).fit(
+            X[train], y[train])
+        assert alone.history_["val_loss"] == est.history_["val_loss"]
