@@ -24,7 +24,14 @@ from sklearn.pipeline import Pipeline
 
 from .base import BaseKerasEstimator
 
-__all__ = ["STRATEGIES", "default_space", "find_network", "results_table", "tune"]
+__all__ = [
+    "STRATEGIES",
+    "default_space",
+    "find_network",
+    "format_params",
+    "results_table",
+    "tune",
+]
 
 STRATEGIES = ("grid", "random", "halving")
 
@@ -124,6 +131,18 @@ def default_space(estimator, *, strategy="random"):
     return {prefix + name: values for name, values in space.items()}
 
 
+def format_params(params):
+    """``{"model__learning_rate": np.float64(0.00123)}`` -> "learning_rate=0.00123"."""
+    parts = []
+    for key, value in params.items():
+        if isinstance(value, (float, np.floating)):
+            value = f"{float(value):.3g}"
+        elif isinstance(value, np.integer):
+            value = int(value)
+        parts.append(f"{key.rsplit('__', 1)[-1]}={value}")
+    return ", ".join(parts)
+
+
 class _Progress:
     """Prints "fits done, elapsed, best so far" lines to stderr."""
 
@@ -140,7 +159,8 @@ class _Progress:
         best = ""
         if np.isfinite(scores).any():
             i = int(np.nanargmax(scores))
-            best = f" | best so far {scores[i]:.4f} with {results['params'][i]}"
+            best = (f" | best so far {scores[i]:.4f} "
+                    f"({format_params(results['params'][i])})")
         print(
             f"[skdeep] {len(scores) * n_splits}/{self.n_candidates * n_splits} fits "
             f"({len(scores)}/{self.n_candidates} candidates x {n_splits} folds) | "

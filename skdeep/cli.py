@@ -1,0 +1,300 @@
+"""The ``skdeep`` command: tune, predict and inspect models from a shell.
+
+Uses only skdeep's public API. Heavy libraries (TensorFlow, Keras, even
+scikit-learn) are imported inside the commands, so ``skdeep --help`` is
+instant. Errors print one line and exit non-zero; ``--debug`` shows the
+traceback.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+__all__ = ["main"]
+
+_MODELS = ("mlp",)
+
+
+class CLIError(Exception):
+    """An error to show the user as one line."""
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="skdeep",
+        description="Tune Keras networks with scikit-learn's searches, from a shell.",
+    )
+    parser.add_argument("--debug", action="store_true",
+                        help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    tune = sub.add_parser(
+        "tune", help="tune a network on a CSV file (or --demo) and save the best",
+        description="Read DATA.csv, build a cleaning + scaling pipeline around the "
+        "network, search its hyperparameters by cross-validation, print the "
+        "results, and save the best pipeline.")
+    tune.add_argument("data", nargs="?", metavar="DATA.csv")
+    tune.add_argument("--target", metavar="COL", help="name of the target column")
+    tune.add_argument("--demo", action="store_true",
+                      help="tune on scikit-learn's breast-cancer data (no download)")
+    tune.add_argument("--model", choices=_MODELS, default="mlp")
+    tune.add_argument("--task", choices=("auto", "classification", "regression"),
+                      default="auto", help="default: guessed from the target column")
+    tune.add_argument("--strategy", choices=("random", "grid", "halving"),
+                      default="random")
+    tune.add_argument("--n-iter", type=int, default=10, metavar="N",
+                      help="candidates for random/halving search (default 10)")
+    tune.add_argument("--cv", type=int, default=3, metavar="K",
+                      help="cross-validation folds (default 3)")
+    tune.add_argument("--scoring", metavar="S", help="a scikit-learn scoring name")
+    tune.add_argument("--n-jobs", type=int, default=1, metavar="J")
+    tune.add_argument("--epochs", type=int, default=100,
+                      help="maximum epochs per fit (default 100)")
+    tune.add_argument("--space", metavar="space.json",
+                      help="search space: JSON object of parameter -> list, or "
+                      '{"loguniform": [low, high]} / {"uniform": [low, high]}')
+    tune.add_argument("--random-state", type=int, default=0)
+    tune.add_argument("--out", default="model.skdeep", metavar="PATH",
+                      help="where to save the best pipeline (default model.skdeep)")
+    tune.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    predict = sub.add_parser("predict", help="predict with a saved model")
+    predict.add_argument("model", metavar="MODEL")
+    predict.add_argument("data", metavar="DATA.csv")
+    predict.add_argument("--proba", action="store_true",
+                         help="class probabilities instead of labels")
+    predict.add_argument("--out", metavar="preds.csv",
+                         help="write a CSV here (default: standard output)")
+
+    info = sub.add_parser("info", help="show a saved model's metadata")
+    info.add_argument("model", metavar="MODEL")
+    return parser
+
+
+def _read_csv(path):
+    import pandas as pd
+
+    if not os.path.exists(path):
+        raise CLIError(f"data file not found: {path}")
+    try:
+        frame = pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise CLIError(f"cannot read {path} as CSV: {str(exc).splitlines()[0]}") \
+            from exc
+    if frame.empty or frame.shape[1] == 0:
+        raise CLIError(f"{path} has no rows or no columns")
+    return frame
+
+
+def _demo_data():
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer(as_frame=True)
+    frame = data.frame.copy()
+    frame["target"] = frame["target"].map({0: "malignant", 1: "benign"})
+    return frame, "target"
+
+
+def _is_regression(y, task):
+    import pandas as pd
+
+    if task != "auto":
+        return task == "regression"
+    numeric = pd.api.types.is_float_dtype(y) or (
+        pd.api.types.is_integer_dtype(y) and y.nunique() > 20)
+    return bool(numeric)
+
+
+def _load_space(path):
+    from scipy.stats import loguniform, uniform
+
+    try:
+        with open(path) as fh:
+            raw = json.load(fh)
+    except FileNotFoundError as exc:
+        raise CLIError(f"space file not found: {path}") from exc
+    except ValueError as exc:
+        raise CLIError(f"space file {path} is not valid JSON: {exc}") from exc
+    if not isinstance(raw, dict) or not raw:
+        raise CLIError(f"space file {path} must hold a non-empty JSON object")
+    space = {}
+    for name, values in raw.items():
+        key = name if name.startswith("model__") or "__" in name else f"model__{name}"
+        if isinstance(values, dict) and len(values) == 1:
+            (kind, bounds), = values.items()
+            if kind == "loguniform":
+                values = loguniform(*bounds)
+            elif kind == "uniform":
+                values = uniform(bounds[0], bounds[1] - bounds[0])
+            else:
+                raise CLIError(f"space: unknown distribution {kind!r} for {name}; "
+                               "use loguniform or uniform")
+        elif not isinstance(values, list) or not values:
+            raise CLIError(f"space: {name} must be a non-empty list or a "
+                           "distribution object")
+        else:
+            values = [tuple(v) if isinstance(v, list) else v for v in values]
+        space[key] = values
+    return space
+
+
+def _plain(value):
+    """NumPy scalars as plain Python numbers, for printing."""
+    return value.item() if hasattr(value, "item") and not isinstance(
+        value, (list, tuple)) else value
+
+
+def _cmd_tune(args):
+    if args.demo:
+        frame, target = _demo_data()
+        source = "scikit-learn's breast-cancer data"
+    else:
+        if not args.data:
+            raise CLIError("give a DATA.csv file and --target COL, or use --demo")
+        if not args.target:
+            raise CLIError("--target COL is required with a data file")
+        frame, target = _read_csv(args.data), args.target
+        source = args.data
+    if target not in frame.columns:
+        raise CLIError(f"target column {target!r} not in the data; columns are: "
+                       f"{', '.join(map(str, frame.columns[:20]))}")
+    frame = frame[frame[target].notna()]
+    X, y = frame.drop(columns=[target]), frame[target]
+
+    import skdeep
+    from skdeep import MLPClassifier, MLPRegressor, make_tabular_pipeline
+    from skdeep.search import default_space
+
+    regression = _is_regression(y, args.task)
+    network = (MLPRegressor if regression else MLPClassifier)(
+        epochs=args.epochs, random_state=args.random_state)
+    pipe = make_tabular_pipeline(network)
+    space = _load_space(args.space) if args.space else default_space(
+        pipe, strategy=args.strategy)
+    print(f"Tuning {type(network).__name__} on {source}: {X.shape[0]} rows, "
+          f"{X.shape[1]} columns, target {target!r} "
+          f"({'regression' if regression else 'classification'}); "
+          f"{args.strategy} search, {args.cv}-fold CV.", flush=True)
+    search = skdeep.tune(
+        pipe, X, y, space=space, strategy=args.strategy, n_iter=args.n_iter,
+        cv=args.cv, scoring=args.scoring, n_jobs=args.n_jobs,
+        random_state=args.random_state, verbose=0 if args.quiet else 1)
+    table = skdeep.results_table(search)
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_columns", 20,
+                           "display.max_colwidth", 30):
+        print("\nTop candidates:")
+        print(table.head(5).to_string(index=False))
+    best = {k: _plain(v) for k, v in search.best_params_.items()}
+    print("\nBest parameters:")
+    for key, value in best.items():
+        print(f"  {key} = {value!r}")
+    print(f"Best CV score ({args.scoring or 'default'}): {search.best_score_:.4f}")
+    skdeep.save(search.best_estimator_, args.out,
+                extra={"target": target,
+                       "best_params": {k: repr(v) for k, v in best.items()},
+                       "cv_score": float(search.best_score_),
+                       "scoring": args.scoring, "source": source})
+    print(f"Saved the best pipeline to {args.out}")
+    return 0
+
+
+def _cmd_predict(args):
+    import pandas as pd
+
+    model, metadata = _load_model(args.model)
+    frame = _read_csv(args.data)
+    target = metadata.get("extra", {}).get("target")
+    if target in frame.columns:
+        frame = frame.drop(columns=[target])
+    if args.proba:
+        if not hasattr(model, "predict_proba"):
+            raise CLIError("--proba needs a classifier; this model is a regressor")
+        proba = model.predict_proba(frame)
+        classes = model.classes_ if hasattr(model, "classes_") else range(
+            proba.shape[1])
+        out = pd.DataFrame(proba, columns=[f"proba_{c}" for c in classes])
+    else:
+        out = pd.DataFrame({"prediction": model.predict(frame)})
+    if args.out:
+        out.to_csv(args.out, index=False)
+        print(f"Wrote {len(out)} predictions to {args.out}")
+    else:
+        out.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def _load_model(path):
+    import skdeep
+    from skdeep.exceptions import IntegrityError
+    from skdeep.persistence import read_metadata
+
+    if not os.path.exists(path):
+        raise CLIError(f"model file not found: {path}")
+    try:
+        metadata = read_metadata(path)
+        return skdeep.load(path), metadata
+    except IntegrityError as exc:
+        raise CLIError(str(exc)) from exc
+
+
+def _cmd_info(args):
+    from skdeep.exceptions import IntegrityError
+    from skdeep.persistence import read_metadata
+
+    if not os.path.exists(args.model):
+        raise CLIError(f"model file not found: {args.model}")
+    try:
+        meta = read_metadata(args.model)
+    except IntegrityError as exc:
+        raise CLIError(str(exc)) from exc
+    extra = meta.get("extra", {})
+    print(f"file:       {args.model}")
+    print(f"type:       {meta.get('type')} ({meta.get('estimator')})")
+    print(f"saved at:   {meta.get('saved_at')}")
+    print("versions:   " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
+    if "target" in extra:
+        print(f"target:     {extra['target']}")
+    if "classes" in meta:
+        print(f"classes:    {', '.join(meta['classes'])}")
+    if "cv_score" in extra:
+        scoring = extra.get("scoring") or "default"
+        print(f"CV score:   {extra['cv_score']:.4f} ({scoring})")
+    params = extra.get("best_params") or meta.get("best_params") or {}
+    if params:
+        print("best parameters:")
+        for key, value in params.items():
+            print(f"  {key} = {value}")
+    return 0
+
+
+def main(argv=None):
+    """Entry point of the ``skdeep`` command; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    command = {"tune": _cmd_tune, "predict": _cmd_predict, "info": _cmd_info}
+    try:
+        return command[args.command](args)
+    except CLIError as exc:
+        print(f"skdeep: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("skdeep: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one clear line, never a traceback
+        if args.debug:
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"skdeep: error: {type(exc).__name__}: {message} "
+              "(run with --debug for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
