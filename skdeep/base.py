@@ -288,11 +288,13 @@ class BaseKerasEstimator(BaseEstimator):
             loss = training.make_loss(loss, loss_kwargs)
         return loss
 
-    def _compile(self, model, meta, *, steps_per_epoch):
+    def _compile(self, model, meta, *, steps_per_epoch, learning_rate=None,
+                 epochs=None):
         kwargs = self._compile_kwargs(meta, model)
         learning_rate = training.make_learning_rate(
-            self.learning_rate, self.lr_schedule, self.lr_decay,
-            steps_per_epoch=steps_per_epoch, epochs=self.epochs,
+            self.learning_rate if learning_rate is None else learning_rate,
+            self.lr_schedule, self.lr_decay,
+            steps_per_epoch=steps_per_epoch, epochs=epochs or self.epochs,
         )
         kwargs["optimizer"] = training.make_optimizer(
             self.optimizer, learning_rate, momentum=self.momentum,
@@ -392,23 +394,48 @@ class BaseKerasEstimator(BaseEstimator):
             fit_kwargs.update({
                 "epochs": epochs,
                 "verbose": self.verbose,
-                "callbacks": training.make_callbacks(
-                    early_stopping=self.early_stopping,
-                    patience=self.patience,
-                    tol=self.tol,
-                    lr_schedule=self.lr_schedule,
-                    lr_decay=self.lr_decay,
-                    has_validation=validation_data is not None,
-                    user_callbacks=self.callbacks,
-                ) if epochs > 1 else list(self.callbacks or ()),
+                "callbacks": self._callbacks(validation_data is not None, epochs),
             })
             fit_kwargs.update(routed_fit)
-            history = model.fit(**fit_kwargs)
+            histories = [model.fit(**fit_kwargs).history]
+            for prepare, phase_epochs, phase_lr in (self._extra_phases() if reset
+                                                    else ()):
+                prepare(model)  # e.g. unfreeze layers for fine-tuning
+                model = self._compile(model, meta, steps_per_epoch=steps_per_epoch,
+                                      learning_rate=phase_lr, epochs=phase_epochs)
+                fit_kwargs["epochs"] = phase_epochs
+                fit_kwargs["callbacks"] = self._callbacks(
+                    validation_data is not None, phase_epochs)
+                histories.append(model.fit(**fit_kwargs).history)
         self.model_ = model
-        self.history_ = {k: [float(v) for v in vals]
-                         for k, vals in history.history.items()}
+        self.history_ = {}
+        for history in histories:
+            for key, values in history.items():
+                self.history_.setdefault(key, []).extend(float(v) for v in values)
         self.n_iter_ = len(self.history_.get("loss", ()))
         return self
+
+    def _callbacks(self, has_validation, epochs):
+        if epochs <= 1:
+            return list(self.callbacks or ())
+        return training.make_callbacks(
+            early_stopping=self.early_stopping,
+            patience=self.patience,
+            tol=self.tol,
+            lr_schedule=self.lr_schedule,
+            lr_decay=self.lr_decay,
+            has_validation=has_validation,
+            user_callbacks=self.callbacks,
+        )
+
+    def _extra_phases(self):
+        """Further training phases after the first: ``(prepare, epochs, lr)``.
+
+        ``prepare(model)`` changes the network in place (e.g. unfreezes
+        layers); the network is then recompiled with learning rate ``lr`` and
+        trained for ``epochs`` more epochs on the same data.
+        """
+        return ()
 
     def _stratify(self, y_enc):
         return None

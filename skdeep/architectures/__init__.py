@@ -4,6 +4,19 @@ Each builder takes plain arguments plus input/output metadata and returns an
 uncompiled ``keras.Model``. Nothing here knows about scikit-learn.
 """
 
+from .cnn import AUGMENTATIONS, build_cnn, check_cnn_fits
 from .mlp import Seeds, build_mlp, dense_block, seeded_initializer
+from .transfer import build_transfer, fresh_base, set_trainable_top
 
-__all__ = ["Seeds", "build_mlp", "dense_block", "seeded_initializer"]
+__all__ = [
+    "AUGMENTATIONS",
+    "Seeds",
+    "build_cnn",
+    "build_mlp",
+    "build_transfer",
+    "check_cnn_fits",
+    "dense_block",
+    "fresh_base",
+    "seeded_initializer",
+    "set_trainable_top",
+]
