@@ -90,8 +90,13 @@ def _check_no_missing_target(y):
     """A clear error for NaN / None in y, before any conversion hides it."""
     if y is None or isinstance(y, str):
         return
-    missing = pd.isna(pd.DataFrame(np.asarray(y, dtype=object).reshape(len(y), -1)))
-    n_missing = int(missing.any(axis=1).sum())
+    values = np.asarray(y, dtype=object)
+    if values.size == 0 or values.ndim == 0:
+        return
+    missing = pd.isna(values)
+    if missing.ndim > 1:
+        missing = missing.reshape(missing.shape[0], -1).any(axis=1)
+    n_missing = int(missing.sum())
     if n_missing:
         raise ValueError(
             f"y has missing values in {n_missing} of {len(missing)} rows. Drop "
