@@ -108,9 +108,7 @@ def test_architecture_parameters_reach_the_network(blobs, param, value):
     elif param == "kernel_initializer":
         assert type(dense[0].kernel_initializer).__name__ == "HeNormal"
     else:
-        acts = [layer for layer in clf.model_.layers
-                if type(layer).__name__ == "Activation"]
-        assert acts[0].activation.__name__ == "tanh"
+        assert dense[0].activation.__name__ == "tanh"
 
 
 def test_validation_split_is_stratified():

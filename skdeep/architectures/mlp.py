@@ -51,8 +51,11 @@ def dense_block(x, sizes, *, activation, dropout, batch_norm, l1, l2,
 
     seeds = seeds or Seeds(None)
     for i, units in enumerate(sizes):
+        # without batch norm the activation is fused into Dense: one op less
+        # per layer and step
         x = keras.layers.Dense(
             int(units),
+            activation=None if batch_norm else activation,
             kernel_initializer=seeded_initializer(kernel_initializer, seeds.next()),
             kernel_regularizer=_regularizer(l1, l2),
             use_bias=not batch_norm,
@@ -60,7 +63,7 @@ def dense_block(x, sizes, *, activation, dropout, batch_norm, l1, l2,
         )(x)
         if batch_norm:
             x = keras.layers.BatchNormalization(name=f"{prefix}_{i}_bn")(x)
-        x = keras.layers.Activation(activation, name=f"{prefix}_{i}_act")(x)
+            x = keras.layers.Activation(activation, name=f"{prefix}_{i}_act")(x)
         if dropout > 0:
             x = keras.layers.Dropout(float(dropout), seed=seeds.next(),
                                      name=f"{prefix}_{i}_dropout")(x)

@@ -1,0 +1,41 @@
+"""skdeep on the optional JAX backend (Keras's backend is fixed per process)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytest.importorskip("jax")
+
+_SCRIPT = textwrap.dedent("""
+    import os, pickle, sys
+    import numpy as np
+    import keras
+    assert keras.backend.backend() == "jax", keras.backend.backend()
+    from sklearn.datasets import load_digits
+    from skdeep import MLPClassifier, MLPRegressor, make_tabular_pipeline
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16).astype("float32")
+    params = dict(hidden_layer_sizes=(32,), epochs=15, dropout=0.1, random_state=0)
+    a = MLPClassifier(**params).fit(X[:1200], y[:1200])
+    b = MLPClassifier(**params).fit(X[:1200], y[:1200])
+    np.testing.assert_array_equal(a.predict_proba(X[1200:]), b.predict_proba(X[1200:]))
+    assert a.score(X[1200:], y[1200:]) > 0.85, a.score(X[1200:], y[1200:])
+    loaded = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(loaded.predict_proba(X), a.predict_proba(X))
+    reg = make_tabular_pipeline(MLPRegressor((16,), epochs=20, random_state=0))
+    reg.fit(X, X[:, 10] * 3 + X[:, 20])
+    assert reg.score(X, X[:, 10] * 3 + X[:, 20]) > 0.8
+    print("jax ok")
+""")
+
+
+@pytest.mark.slow
+def test_estimators_on_the_jax_backend():
+    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True,
+                            text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "jax ok" in result.stdout
