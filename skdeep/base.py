@@ -12,7 +12,6 @@ classifier / regressor subclasses; network architecture in their
 
 import math
 import os
-import sys
 import tempfile
 import warnings
 from numbers import Integral, Real
@@ -106,8 +105,13 @@ def _check_no_missing_target(y):
 
 
 def _is_keras_model(obj):
-    keras = sys.modules.get("keras")
-    return keras is not None and isinstance(obj, keras.Model)
+    """True for a ``keras.Model`` instance, without importing Keras.
+
+    Looks at the class hierarchy rather than ``sys.modules["keras"]``, which
+    may be half-imported while the backend warms up in another thread.
+    """
+    return any(cls.__name__ == "Model" and cls.__module__.startswith("keras")
+               for cls in type(obj).__mro__)
 
 
 class BaseKerasEstimator(BaseEstimator):
@@ -547,6 +551,12 @@ class BaseKerasEstimator(BaseEstimator):
             for k, v in state.items()
         }
         super().__setstate__(state)
+
+    def __sklearn_clone__(self):
+        # searches clone in the parent process: start importing the backend
+        # there while the workers fit (see training.prewarm_backend)
+        training.prewarm_backend()
+        return super().__sklearn_clone__()
 
     # ------------------------------------------------------------------- tags
     def __sklearn_tags__(self):

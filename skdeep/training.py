@@ -12,6 +12,8 @@ import logging
 import math
 import os
 import random
+import sys
+import threading
 
 import numpy as np
 
@@ -25,6 +27,7 @@ __all__ = [
     "make_optimizer",
     "make_training_data",
     "preserved_random_state",
+    "prewarm_backend",
     "seeded",
 ]
 
@@ -208,6 +211,31 @@ def preserved_random_state():
 
 
 _THREADS_CONFIGURED = False
+_PREWARM_LOCK = threading.Lock()
+_PREWARM_STARTED = False
+
+
+def prewarm_backend():
+    """Import Keras and its backend in a background thread, once per process.
+
+    Called when a search clones an estimator in the parent process: with
+    ``n_jobs > 1`` the parent otherwise sits idle while the workers fit, and
+    only then pays the ~3 s backend import for the final refit. A no-op when
+    Keras is already imported.
+    """
+    global _PREWARM_STARTED
+    if "keras" in sys.modules:
+        return
+    with _PREWARM_LOCK:
+        if _PREWARM_STARTED:
+            return
+        _PREWARM_STARTED = True
+
+    def _import():
+        with contextlib.suppress(Exception):  # a real fit will report problems
+            import keras  # noqa: F401
+
+    threading.Thread(target=_import, name="skdeep-prewarm", daemon=True).start()
 
 
 class _RetracingNoiseFilter(logging.Filter):
