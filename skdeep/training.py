@@ -283,6 +283,13 @@ def configure_threads():
         pass
 
 
+# From this many rows on, batches are gathered from a shuffled index rather
+# than passed through a shuffle buffer: the buffer copies every row each epoch
+# (0.3 s of a 2 s fit at 50,000 rows), while the index pipeline costs ~0.1 s
+# more tracing per fit, which only pays off on large data.
+_GATHER_ROWS = 10_000
+
+
 def make_training_data(X, y, sample_weight, *, batch_size, seed, validation=False,
                        shuffle=True):
     """Arguments for ``keras.Model.fit`` that feed ``(X, y, sample_weight)``.
@@ -310,10 +317,39 @@ def make_training_data(X, y, sample_weight, *, batch_size, seed, validation=Fals
     import tensorflow as tf
 
     arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-    ds = tf.data.Dataset.from_tensor_slices(arrays)
-    if shuffle and not validation:
-        ds = ds.shuffle(X.shape[0], seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).repeat().prefetch(2)
+    if shuffle and not validation and X.shape[0] >= _GATHER_ROWS:
+        ds = _shuffled_batches(tf, arrays, X.shape[0], batch_size, steps, seed)
+    else:
+        ds = tf.data.Dataset.from_tensor_slices(arrays)
+        if shuffle and not validation:
+            ds = ds.shuffle(X.shape[0], seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size).repeat()
+    ds = ds.prefetch(2)
     if not validation:
         return {"x": ds, "steps_per_epoch": steps, "shuffle": False}
     return {"validation_data": ds, "validation_steps": steps}
+
+
+def _shuffled_batches(tf, arrays, n, batch_size, steps, seed):
+    """Endless batches, reshuffled every epoch, from one permutation per epoch.
+
+    Shuffling row indices with one vectorised op and gathering each batch is
+    much cheaper than ``Dataset.shuffle`` over the rows themselves (which
+    copies every row through a buffer). The permutation of epoch ``e`` comes
+    from a stateless op seeded with ``(seed, e)``: reproducible, and
+    independent of TensorFlow's global seed.
+    """
+    tensors = tuple(tf.convert_to_tensor(a) for a in arrays)
+
+    def epoch_batches(epoch):
+        perm = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64),
+                                                        epoch]))
+        return tf.data.Dataset.range(steps).map(
+            lambda i: perm[i * batch_size:tf.minimum((i + 1) * batch_size, n)])
+
+    def gather(index):
+        return tuple(tf.gather(t, index) for t in tensors)
+
+    return tf.data.Dataset.range(2**62).flat_map(epoch_batches).map(
+        gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -158,3 +158,18 @@ def test_import_does_not_load_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], check=True,
                          capture_output=True, text=True).stdout.strip()
     assert out == "False"
+
+
+def test_large_data_path_is_reproducible_too():
+    # from 10,000 rows on, batches are gathered from a shuffled index
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(12000, 5)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    params = dict(hidden_layer_sizes=(8,), epochs=2, batch_size=256,
+                  learning_rate=0.02, early_stopping=False)
+    a = MLPClassifier(**params, random_state=0).fit(X, y).predict_proba(X[:100])
+    b = MLPClassifier(**params, random_state=0).fit(X, y).predict_proba(X[:100])
+    c = MLPClassifier(**params, random_state=1).fit(X, y).predict_proba(X[:100])
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert MLPClassifier(**params, random_state=0).fit(X, y).score(X, y) > 0.9
