@@ -35,9 +35,6 @@ __all__ = ["BaseKerasEstimator"]
 # enough to bound memory on big inputs.
 _PREDICT_CHUNK = 8192
 _PREDICT_ROWS = 64
-# Batches run per backend call during training (``steps_per_execution``): one
-# Python round-trip per 32 steps instead of one per step.
-_STEPS_PER_EXECUTION = 32
 
 
 class _SerializedKerasModel:
@@ -277,13 +274,13 @@ class BaseKerasEstimator(BaseEstimator):
             return X_tr, y_tr, sw_tr, (X_val, y_val, sw_val)
         return X_tr, y_tr, None, (X_val, y_val)
 
-    def _compile_kwargs(self, meta, model):
+    def _compile_kwargs(self, meta, model, steps_per_execution=1):
         routed = self._routed_params()
         kwargs = {
             "optimizer": None,  # filled in by _compile
             "loss": self._resolve_loss(meta, model),
             "metrics": getattr(self, "metrics", None),
-            "steps_per_execution": _STEPS_PER_EXECUTION,
+            "steps_per_execution": steps_per_execution,
         }
         kwargs.update(route_params(routed, "compile"))
         return kwargs
@@ -298,8 +295,8 @@ class BaseKerasEstimator(BaseEstimator):
         return loss
 
     def _compile(self, model, meta, *, steps_per_epoch, learning_rate=None,
-                 epochs=None):
-        kwargs = self._compile_kwargs(meta, model)
+                 epochs=None, steps_per_execution=1):
+        kwargs = self._compile_kwargs(meta, model, steps_per_execution)
         learning_rate = training.make_learning_rate(
             self.learning_rate if learning_rate is None else learning_rate,
             self.lr_schedule, self.lr_decay,
@@ -375,6 +372,7 @@ class BaseKerasEstimator(BaseEstimator):
                 )
             batch_size = min(self.batch_size, X.shape[0])
             steps_per_epoch = math.ceil(X.shape[0] / batch_size)
+            spe, repeat = training.plan_execution(steps_per_epoch)
             if reset:
                 meta = self._meta()
                 model = self._build_keras_model(meta, seed=seed)
@@ -385,15 +383,20 @@ class BaseKerasEstimator(BaseEstimator):
                         f"{type(model).__name__}."
                     )
                 self._check_output_shape(model)
-                if not model.compiled:  # a build function may compile itself
-                    model = self._compile(model, meta,
-                                          steps_per_epoch=steps_per_epoch)
+                if model.compiled:  # a build function may compile itself
+                    repeat = False
+                else:
+                    model = self._compile(model, meta, steps_per_epoch=steps_per_epoch,
+                                          steps_per_execution=spe)
             else:
                 model = self.model_
+                repeat = False  # compiled for other data: feed a finite dataset
+            if "steps_per_execution" in route_params(self._routed_params(), "compile"):
+                repeat = False
             routed_fit = route_params(self._routed_params(), "fit")
             fit_kwargs = training.make_training_data(
                 X, self._loss_target(y_enc, model), sw, batch_size=batch_size,
-                seed=seed, shuffle=routed_fit.pop("shuffle", True))
+                seed=seed, shuffle=routed_fit.pop("shuffle", True), repeat=repeat)
             if validation_data is not None:
                 X_val, y_val, *sw_val = validation_data
                 fit_kwargs.update(training.make_training_data(
@@ -411,7 +414,8 @@ class BaseKerasEstimator(BaseEstimator):
                                                     else ()):
                 prepare(model)  # e.g. unfreeze layers for fine-tuning
                 model = self._compile(model, meta, steps_per_epoch=steps_per_epoch,
-                                      learning_rate=phase_lr, epochs=phase_epochs)
+                                      learning_rate=phase_lr, epochs=phase_epochs,
+                                      steps_per_execution=model.steps_per_execution)
                 fit_kwargs["epochs"] = phase_epochs
                 fit_kwargs["callbacks"] = self._callbacks(
                     validation_data is not None, phase_epochs)

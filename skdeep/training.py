@@ -26,6 +26,7 @@ __all__ = [
     "make_loss",
     "make_optimizer",
     "make_training_data",
+    "plan_execution",
     "preserved_random_state",
     "prewarm_backend",
     "seeded",
@@ -290,20 +291,39 @@ def configure_threads():
 _GATHER_ROWS = 10_000
 
 
+def plan_execution(steps_per_epoch, limit=32):
+    """``(steps_per_execution, repeat)`` for an epoch of ``steps_per_epoch`` batches.
+
+    Keras runs ``steps_per_execution`` batches per call; from a repeating
+    (endless) dataset it cannot stop mid-call, so an epoch must be a multiple
+    of it. We take the largest divisor of the epoch up to ``limit``; if that
+    is small (a prime number of batches, say) the data is fed as a finite
+    dataset instead, which Keras stops at its end.
+    """
+    steps = max(1, int(steps_per_epoch))
+    if steps <= limit:
+        return steps, True
+    divisor = max(d for d in range(1, limit + 1) if steps % d == 0)
+    if divisor >= 8:
+        return divisor, True
+    return limit, False
+
+
 def make_training_data(X, y, sample_weight, *, batch_size, seed, validation=False,
-                       shuffle=True):
+                       shuffle=True, repeat=True):
     """Arguments for ``keras.Model.fit`` that feed ``(X, y, sample_weight)``.
 
-    On the TensorFlow backend the arrays become one repeating, seeded
-    ``tf.data`` pipeline read for ``steps`` batches per epoch: Keras then keeps
-    a single iterator for the whole fit instead of building a new one every
-    epoch (about 12 ms each, which dominated small fits). Other backends get
-    the arrays as they are.
+    On the TensorFlow backend the arrays become a seeded ``tf.data`` pipeline.
+    With ``repeat`` it is endless and read for ``steps_per_epoch`` batches per
+    epoch: Keras then keeps a single iterator for the whole fit instead of
+    building a new one every epoch (about 12 ms each, which dominated small
+    fits). ``repeat`` needs ``steps_per_execution`` to divide the epoch (see
+    :func:`plan_execution`). Validation data is always finite, so every
+    validation row counts exactly once. Other backends get the arrays.
 
     Returns a dict of keyword arguments for ``fit`` (``x``, ``y``,
     ``sample_weight``, ``steps_per_epoch``, ``shuffle``), or, with
-    ``validation=True``, for the validation data (``validation_data``,
-    ``validation_steps``).
+    ``validation=True``, for the validation data (``validation_data``).
     """
     import keras
 
@@ -311,23 +331,28 @@ def make_training_data(X, y, sample_weight, *, batch_size, seed, validation=Fals
     if keras.backend.backend() != "tensorflow":
         if not validation:
             return {"x": X, "y": y, "sample_weight": sample_weight,
-                    "shuffle": shuffle}
+                    "batch_size": batch_size, "shuffle": shuffle}
         data = (X, y) if sample_weight is None else (X, y, sample_weight)
-        return {"validation_data": data}
+        return {"validation_data": data, "validation_batch_size": batch_size}
     import tensorflow as tf
 
     arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-    if shuffle and not validation and X.shape[0] >= _GATHER_ROWS:
+    if validation:
+        ds = tf.data.Dataset.from_tensor_slices(arrays).batch(batch_size)
+        return {"validation_data": ds.prefetch(2)}
+    if shuffle and repeat and X.shape[0] >= _GATHER_ROWS:
         ds = _shuffled_batches(tf, arrays, X.shape[0], batch_size, steps, seed)
     else:
         ds = tf.data.Dataset.from_tensor_slices(arrays)
-        if shuffle and not validation:
+        if shuffle:
             ds = ds.shuffle(X.shape[0], seed=seed, reshuffle_each_iteration=True)
-        ds = ds.batch(batch_size).repeat()
-    ds = ds.prefetch(2)
-    if not validation:
-        return {"x": ds, "steps_per_epoch": steps, "shuffle": False}
-    return {"validation_data": ds, "validation_steps": steps}
+        ds = ds.batch(batch_size)
+        if repeat:
+            ds = ds.repeat()
+    kwargs = {"x": ds.prefetch(2), "shuffle": False}
+    if repeat:
+        kwargs["steps_per_epoch"] = steps
+    return kwargs
 
 
 def _shuffled_batches(tf, arrays, n, batch_size, steps, seed):

@@ -111,10 +111,39 @@ def test_architecture_parameters_reach_the_network(blobs, param, value):
         assert dense[0].activation.__name__ == "tanh"
 
 
-def test_validation_split_is_stratified():
-    # 10 positives in 100 rows: a 10% unstratified split could hold none out
+class _CountRows(keras.metrics.Metric):
+    """Counts rows and positive labels seen in an epoch (train or validation)."""
+
+    def __init__(self, positives, name):
+        super().__init__(name=name)
+        self.positives = positives
+        self.total = self.add_weight(name="total", initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "float32")
+        value = keras.ops.sum(y_true) if self.positives else keras.ops.cast(
+            keras.ops.shape(y_true)[0], "float32")
+        self.total.assign_add(value)
+
+    def result(self):
+        return self.total
+
+
+def _binary_net(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                             keras.layers.Dense(1, activation="sigmoid")])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_validation_split_is_stratified_and_seeded(seed):
+    # 10 positives in 100 rows: a 10% unstratified split could hold out none
+    from skdeep import KerasClassifier
+
     X = np.random.RandomState(0).normal(size=(100, 2)).astype(np.float32)
     y = np.r_[np.ones(10), np.zeros(90)].astype(int)
-    clf = MLPClassifier((4,), epochs=1, validation_fraction=0.1, random_state=3)
-    held_out = clf._validation_split(X, y, None, y, seed=3)[3][1]
-    assert held_out.sum() == 1 and len(held_out) == 10
+    clf = KerasClassifier(_binary_net, epochs=2, batch_size=100, random_state=seed,
+                          metrics=[_CountRows(False, "rows"),
+                                   _CountRows(True, "positives")])
+    history = clf.fit(X, y).history_
+    assert history["val_rows"] == [10.0, 10.0]
+    assert history["val_positives"] == [1.0, 1.0]
