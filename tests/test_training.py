@@ -147,3 +147,16 @@ def test_validation_split_is_stratified_and_seeded(seed):
     history = clf.fit(X, y).history_
     assert history["val_rows"] == [10.0, 10.0]
     assert history["val_positives"] == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("n_rows, batch_size, early_stopping",
+                         [(100, 100, False), (100, 7, False), (100, 32, True),
+                          (1100, 11, False), (1019, 16, False)])
+def test_an_epoch_is_exactly_one_pass(n_rows, batch_size, early_stopping):
+    X = np.random.RandomState(0).normal(size=(n_rows, 2)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    clf = MLPClassifier((4,), epochs=2, batch_size=batch_size, tol=0.0, patience=5,
+                        early_stopping=early_stopping, random_state=0).fit(X, y)
+    n_train = n_rows - (int(np.ceil(0.1 * n_rows)) if early_stopping else 0)
+    assert int(clf.model_.optimizer.iterations) == 2 * int(np.ceil(n_train /
+                                                                   batch_size))
