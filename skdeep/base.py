@@ -179,11 +179,9 @@ class BaseKerasEstimator(BaseEstimator):
         validate_parameter_constraints(
             constraints, self.get_params(deep=False), caller_name=type(self).__name__
         )
-        routed = self._routed_params()
-        if routed and not self._accepts_routed_params:  # pragma: no cover
-            raise ValueError(f"Unexpected parameters {sorted(routed)}.")
         check_routed_names(
-            routed, owner=type(self).__name__, known_params=self._get_param_names()
+            self._routed_params(), owner=type(self).__name__,
+            known_params=self._get_param_names(),
         )
         self._check_params()
 

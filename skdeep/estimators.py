@@ -595,7 +595,8 @@ class TransferClassifier(_ImageInputMixin, BaseKerasClassifier):
 
     _parameter_constraints: dict = {
         **BaseKerasClassifier._parameter_constraints,
-        "base_model": [str, callable, object, None],
+        # base_model (a model, a path or a callable) is checked, with a clear
+        # error, when the fresh copy is made in fit
         "trainable_layers": [Interval(Integral, 0, None, closed="left")],
         "head_layer_sizes": ["array-like"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
