@@ -13,6 +13,11 @@ Sections (issue 7's goals in brackets):
   memory      RSS growth per fit over 30 sequential fits [<= 1 MB]
   import      ``import skdeep`` and ``skdeep --help`` (TensorFlow not imported)
 
+``skdeep`` fits recycle the compiled network of an earlier, discarded fit of
+the same architecture (as in a search); ``skdeep-fresh`` sets
+``SKDEEP_REUSE_NETWORKS=0`` so that every fit compiles and traces a new one
+(the cost of the first fit of an architecture in a process).
+
     python benchmarks/bench_performance.py [--repeats 3] [--sections ...]
 """
 
@@ -106,6 +111,8 @@ print("RESULT" + json.dumps(result))
 
 def _run(section, lib, repeats):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    if lib == "skdeep-fresh":  # every fit compiles a new network
+        env["SKDEEP_REUSE_NETWORKS"] = "0"
     if lib == "skdeep-jax":
         env["KERAS_BACKEND"] = "jax"
     else:
@@ -150,7 +157,7 @@ def main(argv=None):
                         default=["fit-large", "fit-small", "predict", "memory",
                                  "import"])
     args = parser.parse_args(argv)
-    libs = ["skdeep", "scikit-learn", "keras"]
+    libs = ["skdeep", "skdeep-fresh", "scikit-learn", "keras"]
     if _have("scikeras"):
         libs.append("scikeras")
     if _have("jax"):

@@ -24,7 +24,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight
 
-from . import training
+from . import _networks, training
 from ._compat import HasMethods, Interval, StrOptions, validate_data
 from ._routing import ROUTED_DESTINATIONS, check_routed_names, route_params
 from .exceptions import NotFittedError, SkdeepWarning
@@ -118,6 +118,10 @@ class BaseKerasEstimator(BaseEstimator):
     hooks (``_fit_target``, ``_transform_target``, ``_default_loss``) and
     ``_build_keras_model(meta)``.
     """
+
+    # skdeep's own architectures set this: their networks can be recycled
+    # between fits (see ``skdeep._networks``)
+    _pool_networks = False
 
     _parameter_constraints: dict = {
         "optimizer": [
@@ -293,7 +297,13 @@ class BaseKerasEstimator(BaseEstimator):
         return loss
 
     def _compile(self, model, meta, *, steps_per_epoch, learning_rate=None,
-                 epochs=None, steps_per_execution=1):
+                 epochs=None, steps_per_execution=1, reusable=False):
+        """Compile ``model``, or take an identical compiled one from the pool.
+
+        See ``skdeep._networks``: with ``reusable``, a pooled network with the
+        same architecture and training setup is refreshed with ``model``'s
+        initial weights and returned, skipping a new trace of the train step.
+        """
         kwargs = self._compile_kwargs(meta, model, steps_per_execution)
         learning_rate = training.make_learning_rate(
             self.learning_rate if learning_rate is None else learning_rate,
@@ -304,7 +314,43 @@ class BaseKerasEstimator(BaseEstimator):
             self.optimizer, learning_rate, momentum=self.momentum,
             kwargs=route_params(self._routed_params(), "optimizer"),
         )
-        model.compile(**kwargs)
+        model, lease = _networks.compile_network(model, kwargs, reusable=reusable)
+        if lease is not None:
+            lease.bind(self)
+            self._network_lease = lease
+        return model
+
+    def _reusable_network(self):
+        """Whether this fit's network may come from / go back to the pool.
+
+        Only skdeep's own architectures qualify (``_pool_networks``), and not
+        with user callbacks, which keep a reference to the network.
+        """
+        return self._pool_networks and not self.callbacks
+
+    def _release_network(self):
+        """Forget the fitted network; a pooled one goes back to the pool."""
+        lease = self.__dict__.pop("_network_lease", None)
+        self.__dict__.pop("_keras_model", None)
+        if lease is not None:
+            lease.release()
+
+    @property
+    def model_(self):
+        """The fitted ``keras.Model``.
+
+        A network handed out here belongs to the caller from then on: it is
+        never recycled for another estimator's fit.
+        """
+        try:
+            model = self.__dict__["_keras_model"]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute 'model_' "
+                "(not fitted yet)") from None
+        lease = self.__dict__.get("_network_lease")
+        if lease is not None:
+            lease.escaped = True
         return model
 
     def _meta(self):
@@ -372,6 +418,7 @@ class BaseKerasEstimator(BaseEstimator):
             steps_per_epoch = math.ceil(X.shape[0] / batch_size)
             spe, repeat = training.plan_execution(steps_per_epoch)
             if reset:
+                self._release_network()
                 meta = self._meta()
                 model = self._build_keras_model(meta, seed=seed)
                 if not isinstance(model, keras.Model):
@@ -385,9 +432,10 @@ class BaseKerasEstimator(BaseEstimator):
                     repeat = False
                 else:
                     model = self._compile(model, meta, steps_per_epoch=steps_per_epoch,
-                                          steps_per_execution=spe)
+                                          steps_per_execution=spe,
+                                          reusable=self._reusable_network())
             else:
-                model = self.model_
+                model = self._keras_model
                 repeat = False  # compiled for other data: feed a finite dataset
             if "steps_per_execution" in route_params(self._routed_params(), "compile"):
                 repeat = False
@@ -404,7 +452,8 @@ class BaseKerasEstimator(BaseEstimator):
             fit_kwargs.update({
                 "epochs": epochs,
                 "verbose": self.verbose,
-                "callbacks": self._callbacks(validation_data is not None, epochs),
+                "callbacks": self._callbacks(validation_data is not None, epochs,
+                                             seed),
             })
             fit_kwargs.update(routed_fit)
             histories = [model.fit(**fit_kwargs).history]
@@ -416,9 +465,9 @@ class BaseKerasEstimator(BaseEstimator):
                                       steps_per_execution=model.steps_per_execution)
                 fit_kwargs["epochs"] = phase_epochs
                 fit_kwargs["callbacks"] = self._callbacks(
-                    validation_data is not None, phase_epochs)
+                    validation_data is not None, phase_epochs, seed)
                 histories.append(model.fit(**fit_kwargs).history)
-        self.model_ = model
+        self._keras_model = model
         self.history_ = {}
         for history in histories:
             for key, values in history.items():
@@ -426,10 +475,15 @@ class BaseKerasEstimator(BaseEstimator):
         self.n_iter_ = len(self.history_.get("loss", ()))
         return self
 
-    def _callbacks(self, has_validation, epochs):
+    def _callbacks(self, has_validation, epochs, seed):
+        import keras
+
+        callbacks = []
+        if keras.backend.backend() != "tensorflow":  # TF shuffles in tf.data
+            callbacks.append(training.numpy_shuffle_seed(seed))
         if epochs <= 1:
-            return list(self.callbacks or ())
-        return training.make_callbacks(
+            return callbacks + list(self.callbacks or ())
+        return callbacks + training.make_callbacks(
             early_stopping=self.early_stopping,
             patience=self.patience,
             tol=self.tol,
@@ -506,7 +560,7 @@ class BaseKerasEstimator(BaseEstimator):
 
     # ------------------------------------------------------------- predicting
     def __sklearn_is_fitted__(self):
-        return hasattr(self, "model_")
+        return "_keras_model" in self.__dict__
 
     def _check_fitted(self):
         if not self.__sklearn_is_fitted__():
@@ -533,7 +587,7 @@ class BaseKerasEstimator(BaseEstimator):
         # ``predict_on_batch`` reuses one compiled function and skips the
         # data-adapter and callback machinery of ``predict``: ~100x faster on
         # a single row.
-        parts = [np.asarray(self.model_.predict_on_batch(X[i:i + batch]))
+        parts = [np.asarray(self._keras_model.predict_on_batch(X[i:i + batch]))
                  for i in range(0, X.shape[0], batch)]
         out = (np.concatenate(parts) if len(parts) > 1 else parts[0])[:n]
         out = out.astype(np.float64, copy=False)
@@ -542,9 +596,9 @@ class BaseKerasEstimator(BaseEstimator):
     # --------------------------------------------------------------- pickling
     def __getstate__(self):
         state = super().__getstate__()
-        return {
+        return {  # a copy owns its network: the lease is not carried over
             k: _SerializedKerasModel(model_to_bytes(v)) if _is_keras_model(v) else v
-            for k, v in state.items()
+            for k, v in state.items() if k != "_network_lease"
         }
 
     def __setstate__(self, state):

@@ -185,7 +185,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
             targets, column ``j`` is the probability of label ``j``.
         """
         raw = self._predict_raw(X)
-        logits = _from_logits(getattr(self.model_, "loss", None))
+        logits = _from_logits(getattr(self._keras_model, "loss", None))
         if self.target_type_ == "multilabel-indicator" or raw.shape[1] == 1:
             p = 1.0 / (1.0 + np.exp(-raw)) if logits else raw
             p = np.clip(p, 0.0, 1.0)

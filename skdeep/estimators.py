@@ -160,6 +160,7 @@ class MLPClassifier(BaseKerasClassifier):
     np.float64(1.0)
     """
 
+    _pool_networks = True
     _parameter_constraints: dict = {
         **BaseKerasClassifier._parameter_constraints,
         **_MLP_CONSTRAINTS,
@@ -266,6 +267,7 @@ class MLPRegressor(BaseKerasRegressor):
     """
 
     _scale_target = True
+    _pool_networks = True
     _parameter_constraints: dict = {
         **BaseKerasRegressor._parameter_constraints,
         **_MLP_CONSTRAINTS,
@@ -436,6 +438,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
     ((8, 8, 1), (2,))
     """
 
+    _pool_networks = True
     _parameter_constraints: dict = {
         **BaseKerasClassifier._parameter_constraints,
         **_MLP_CONSTRAINTS,

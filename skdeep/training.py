@@ -26,6 +26,7 @@ __all__ = [
     "make_loss",
     "make_optimizer",
     "make_training_data",
+    "numpy_shuffle_seed",
     "plan_execution",
     "preserved_random_state",
     "prewarm_backend",
@@ -177,6 +178,25 @@ def make_callbacks(
     # stay untouched so that clones and refits start alike.
     callbacks.extend(copy.deepcopy(list(user_callbacks or ())))
     return callbacks
+
+
+def numpy_shuffle_seed(seed):
+    """A callback that seeds NumPy's global generator when training starts.
+
+    On backends other than TensorFlow, Keras shuffles the rows with
+    ``np.random``. Before training it may draw from it once more to build a
+    new network's metrics (a recycled network, see ``skdeep._networks``, is
+    already built and does not). Seeding at ``on_train_begin``, after that
+    build, makes the shuffle depend on ``random_state`` alone. The caller's
+    generator is restored by :func:`seeded` when the fit ends.
+    """
+    import keras
+
+    class NumpyShuffleSeed(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            np.random.seed(seed)
+
+    return NumpyShuffleSeed()
 
 
 @contextlib.contextmanager
