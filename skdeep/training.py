@@ -274,9 +274,10 @@ def configure_threads():
     """Limit the backend's thread pools to the process's share of the CPUs.
 
     joblib (loky) and Dask workers export ``OMP_NUM_THREADS`` to say how many
-    threads each worker may use; TensorFlow ignores it and starts one thread per
-    core in every worker, so parallel searches fight for the CPUs. Here we
-    pass the limit on. ``SKDEEP_NUM_THREADS`` overrides it. Runs once per
+    threads each worker may use; TensorFlow and JAX (XLA) ignore it and start
+    one thread per core in every worker, so parallel searches fight for the
+    CPUs. Here we pass the limit on (TensorFlow's thread pools, JAX's
+    ``XLA_FLAGS``). ``SKDEEP_NUM_THREADS`` overrides it. Runs once per
     process, before TensorFlow starts its runtime; afterwards it is a no-op.
     """
     global _THREADS_CONFIGURED
@@ -293,6 +294,15 @@ def configure_threads():
         return
     import keras
 
+    if keras.backend.backend() == "jax":
+        # JAX's CPU client reads XLA_FLAGS when it starts, at its first op
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "intra_op_parallelism_threads" not in flags:
+            extra = f"intra_op_parallelism_threads={n_threads}"
+            if n_threads == 1:
+                extra = "--xla_cpu_multi_thread_eigen=false " + extra
+            os.environ["XLA_FLAGS"] = f"{flags} {extra}".strip()
+        return
     if keras.backend.backend() != "tensorflow":
         return
     import tensorflow as tf
