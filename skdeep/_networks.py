@@ -18,7 +18,8 @@ built state. The traced train step is then reused, and the fit is bitwise the
 one a new network would give.
 
 Only networks made entirely of Keras's own classes are pooled (a user's
-function or layer could carry state the key does not see). A network the user
+function or layer could carry state the key does not see), and only up to
+``MAX_PARAMS`` parameters; at most ``MAX_FREE`` wait in the pool. A network the user
 has taken out of its estimator (``est.model_``) is never pooled again.
 ``SKDEEP_REUSE_NETWORKS=0`` switches reuse off.
 """
@@ -27,14 +28,17 @@ import json
 import os
 import threading
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 import numpy as np
 
 __all__ = ["clear", "compile_network", "pool_size"]
 
-# Free networks kept per process (the least recently returned go first).
+# Free networks kept per process (the least recently returned go first), and
+# the largest network kept (parameters): pooling is for the many small
+# networks of a search, not for holding big ones in memory.
 MAX_FREE = 8
+MAX_PARAMS = 5_000_000
 
 
 class _Entry:
@@ -91,12 +95,33 @@ class Lease:
 
 
 class _Pool:
+    """Free networks by key, least recently returned first.
+
+    ``checkin`` runs from ``weakref.finalize``, i.e. whenever the garbage
+    collector frees an estimator, possibly while this thread is inside
+    ``checkout``. So it takes no lock: it appends to a deque (atomic), and
+    the returned networks are filed under the lock on the next access.
+    """
+
     def __init__(self):
         self._lock = threading.Lock()
         self._free = OrderedDict()  # key -> list of _Entry
+        self._returned = deque()
+
+    def _file_returned(self):
+        while self._returned:
+            entry = self._returned.popleft()
+            self._free.setdefault(entry.key, []).append(entry)
+            self._free.move_to_end(entry.key)
+        while sum(len(v) for v in self._free.values()) > MAX_FREE:
+            oldest = next(iter(self._free))
+            self._free[oldest].pop(0)
+            if not self._free[oldest]:
+                del self._free[oldest]
 
     def checkout(self, key):
         with self._lock:
+            self._file_returned()
             entries = self._free.get(key)
             if not entries:
                 return None
@@ -106,24 +131,17 @@ class _Pool:
             return entry
 
     def checkin(self, lease):
-        if lease.escaped:
-            return
-        entry = lease.entry
-        with self._lock:
-            self._free.setdefault(entry.key, []).append(entry)
-            self._free.move_to_end(entry.key)
-            while sum(len(v) for v in self._free.values()) > MAX_FREE:
-                oldest = next(iter(self._free))
-                self._free[oldest].pop(0)
-                if not self._free[oldest]:
-                    del self._free[oldest]
+        if not lease.escaped:
+            self._returned.append(lease.entry)
 
     def clear(self):
         with self._lock:
+            self._returned.clear()
             self._free.clear()
 
     def size(self):
         with self._lock:
+            self._file_returned()
             return sum(len(v) for v in self._free.values())
 
 
@@ -216,8 +234,9 @@ def compile_network(fresh, compile_kwargs, *, reusable):
     ``lease`` is None when the network can never go back to the pool; the
     caller binds it to the estimator that owns the network.
     """
-    key, learning_rate = (network_key(fresh, compile_kwargs)
-                          if reusable and _enabled() else (None, None))
+    reusable = reusable and _enabled() and fresh.count_params() <= MAX_PARAMS
+    key, learning_rate = (network_key(fresh, compile_kwargs) if reusable
+                          else (None, None))
     if key is not None:
         while (entry := _POOL.checkout(key)) is not None:
             if entry.refresh(fresh, learning_rate):

@@ -190,3 +190,24 @@ def test_parallel_search_scores_match_a_search_without_reuse(monkeypatch, blobs)
         m.setenv("SKDEEP_REUSE_NETWORKS", "0")
         without = scores(1, "loky")
     np.testing.assert_array_equal(with_reuse, without)
+
+
+def test_cnn_with_augmentation_recycles_exactly(monkeypatch, digits):
+    from skdeep import CNNClassifier
+
+    X, y = digits
+    X = X[:120].reshape(-1, 8, 8, 1)
+    y = y[:120]
+    params = dict(conv_filters=(4,), dense_layer_sizes=(8,), epochs=2,
+                  augmentation=("flip", "translation"), dropout=0.2,
+                  random_state=0)
+    new = _fresh(monkeypatch, CNNClassifier(**params), X, y)
+    recycled = _recycled(CNNClassifier(**params), X, y)
+    np.testing.assert_array_equal(recycled.predict_proba(X), new.predict_proba(X))
+
+
+def test_the_pool_keeps_a_bounded_number_of_networks(blobs):
+    X, y = blobs
+    for units in range(1, _networks.MAX_FREE + 3):
+        MLPClassifier(**dict(FAST, hidden_layer_sizes=(units,), epochs=1)).fit(X, y)
+    assert _networks.pool_size() == _networks.MAX_FREE

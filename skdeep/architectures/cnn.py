@@ -11,12 +11,16 @@ def _augmentation_layers(names, seeds):
     import keras
 
     makers = {
-        "flip": lambda s: keras.layers.RandomFlip("horizontal", seed=s),
-        "rotation": lambda s: keras.layers.RandomRotation(0.08, seed=s),
-        "zoom": lambda s: keras.layers.RandomZoom(0.1, seed=s),
-        "translation": lambda s: keras.layers.RandomTranslation(0.1, 0.1, seed=s),
+        "flip": lambda s, n: keras.layers.RandomFlip("horizontal", seed=s, name=n),
+        "rotation": lambda s, n: keras.layers.RandomRotation(0.08, seed=s, name=n),
+        "zoom": lambda s, n: keras.layers.RandomZoom(0.1, seed=s, name=n),
+        "translation": lambda s, n: keras.layers.RandomTranslation(
+            0.1, 0.1, seed=s, name=n),
     }
-    return [makers[name](seeds.next()) for name in names]
+    # explicit names: identical networks then have identical configs (and
+    # can be recycled, see skdeep._networks)
+    return [makers[name](seeds.next(), f"augment_{i}_{name}")
+            for i, name in enumerate(names)]
 
 
 def check_cnn_fits(image_shape, conv_filters, pool_size):
