@@ -10,18 +10,17 @@ When an estimator that owns a compiled network is garbage-collected (or
 refit), the network goes back to a small per-process pool. The next fit whose
 network would be *identical* (same architecture, optimizer, loss, metrics and
 ``steps_per_execution``; only seeds and a constant learning rate may differ)
-takes it from the pool
-instead of compiling a new one: it builds its fresh network as usual (cheap:
-no tracing), copies the fresh weights, seed-generator states and batch-norm
-statistics into the pooled one, and resets the optimizer to its freshly
-built state. The traced train step is then reused, and the fit is bitwise the
-one a new network would give.
+takes it from the pool instead of compiling a new one: it builds its fresh
+network as usual (cheap: no tracing), copies the fresh weights,
+seed-generator states and batch-norm statistics into the pooled one, and
+resets the optimizer to its freshly built state. The traced train step is
+then reused, and the fit is bitwise the one a new network would give.
 
 Only networks made entirely of Keras's own classes are pooled (a user's
 function or layer could carry state the key does not see), and only up to
-``MAX_PARAMS`` parameters; at most ``MAX_FREE`` wait in the pool. A network the user
-has taken out of its estimator (``est.model_``) is never pooled again.
-``SKDEEP_REUSE_NETWORKS=0`` switches reuse off.
+``MAX_PARAMS`` parameters; at most ``MAX_FREE`` wait in the pool. A network
+the user has taken out of its estimator (``est.model_``) is never pooled
+again. ``SKDEEP_REUSE_NETWORKS=0`` switches reuse off.
 """
 
 import json
@@ -77,7 +76,7 @@ class _Entry:
 class Lease:
     """An estimator's hold on a pooled network; returned when the owner dies."""
 
-    __slots__ = ("__weakref__", "_finalizer", "entry", "escaped")
+    __slots__ = ("_finalizer", "entry", "escaped")
 
     def __init__(self, entry):
         self.entry = entry

@@ -22,6 +22,13 @@ _SCRIPT = textwrap.dedent("""
     a = MLPClassifier(**params).fit(X[:1200], y[:1200])
     b = MLPClassifier(**params).fit(X[:1200], y[:1200])
     np.testing.assert_array_equal(a.predict_proba(X[1200:]), b.predict_proba(X[1200:]))
+    # a network recycled from a discarded fit trains exactly like a new one,
+    # including Keras's NumPy-driven shuffling on this backend
+    MLPClassifier(**params).fit(X[:1200], y[:1200])
+    c = MLPClassifier(**params).fit(X[:1200], y[:1200])
+    np.testing.assert_array_equal(a.predict_proba(X[1200:]), c.predict_proba(X[1200:]))
+    # XLA's CPU threads follow the worker's share (OMP_NUM_THREADS=1 below)
+    assert "intra_op_parallelism_threads=1" in os.environ["XLA_FLAGS"]
     assert a.score(X[1200:], y[1200:]) > 0.85, a.score(X[1200:], y[1200:])
     loaded = pickle.loads(pickle.dumps(a))
     np.testing.assert_array_equal(loaded.predict_proba(X), a.predict_proba(X))
@@ -34,7 +41,9 @@ _SCRIPT = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_estimators_on_the_jax_backend():
-    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3",
+           "OMP_NUM_THREADS": "1"}
+    env.pop("XLA_FLAGS", None)
     result = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True,
                             text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -160,3 +160,29 @@ def test_an_epoch_is_exactly_one_pass(n_rows, batch_size, early_stopping):
     n_train = n_rows - (int(np.ceil(0.1 * n_rows)) if early_stopping else 0)
     assert int(clf.model_.optimizer.iterations) == 2 * int(np.ceil(n_train /
                                                                    batch_size))
+
+
+_THREADS_SCRIPT = """
+import numpy as np
+from skdeep import MLPClassifier
+X = np.random.RandomState(0).normal(size=(60, 3)).astype("float32")
+MLPClassifier((4,), epochs=1, random_state=0).fit(X, (X[:, 0] > 0).astype(int))
+import tensorflow as tf
+print(tf.config.threading.get_intra_op_parallelism_threads(),
+      tf.config.threading.get_inter_op_parallelism_threads())
+"""
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"OMP_NUM_THREADS": "1"}, "1 1"),  # what a joblib / Dask worker exports
+    ({"OMP_NUM_THREADS": "1", "SKDEEP_NUM_THREADS": "2"}, "2 2"),
+])
+def test_backend_threads_follow_the_worker_share(env, expected):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", **env}
+    out = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT], env=env,
+                         capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.split()[-2:] == expected.split()
