@@ -158,8 +158,14 @@ def pool_size():
 
 
 def _enabled():
-    return os.environ.get("SKDEEP_REUSE_NETWORKS", "1").strip().lower() not in (
-        "0", "false", "no", "off")
+    value = os.environ.get("SKDEEP_REUSE_NETWORKS", "1").strip().lower()
+    if value in ("1", "true", "yes", "on", ""):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(
+        f"SKDEEP_REUSE_NETWORKS={value!r} is not understood: use 0 to turn "
+        "the reuse of compiled networks off, 1 (the default) to keep it on.")
 
 
 def _strip_seeds(obj):

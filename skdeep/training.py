@@ -14,8 +14,11 @@ import os
 import random
 import sys
 import threading
+import warnings
 
 import numpy as np
+
+from .exceptions import SkdeepWarning
 
 __all__ = [
     "OPTIMIZERS",
@@ -285,12 +288,19 @@ def configure_threads():
         return
     _THREADS_CONFIGURED = True
     logging.getLogger("tensorflow").addFilter(_RetracingNoiseFilter())
-    value = os.environ.get("SKDEEP_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    name = "SKDEEP_NUM_THREADS" if os.environ.get("SKDEEP_NUM_THREADS") else (
+        "OMP_NUM_THREADS")
+    value = os.environ.get(name)
     if not value:
         return
     try:
         n_threads = max(1, int(value))
     except ValueError:
+        if name == "SKDEEP_NUM_THREADS":  # OpenMP's own variable may be a list
+            warnings.warn(
+                f"SKDEEP_NUM_THREADS={value!r} is not a whole number of threads;"
+                " the backend keeps its default thread pools. Set e.g. "
+                "SKDEEP_NUM_THREADS=2.", SkdeepWarning, stacklevel=4)
         return
     import keras
 

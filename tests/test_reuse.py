@@ -211,3 +211,10 @@ def test_the_pool_keeps_a_bounded_number_of_networks(blobs):
     for units in range(1, _networks.MAX_FREE + 3):
         MLPClassifier(**dict(FAST, hidden_layer_sizes=(units,), epochs=1)).fit(X, y)
     assert _networks.pool_size() == _networks.MAX_FREE
+
+
+def test_unknown_switch_value_is_an_error(monkeypatch, blobs):
+    X, y = blobs
+    monkeypatch.setenv("SKDEEP_REUSE_NETWORKS", "sometimes")
+    with pytest.raises(ValueError, match="SKDEEP_REUSE_NETWORKS='sometimes'"):
+        MLPClassifier(**FAST).fit(X, y)

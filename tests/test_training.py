@@ -186,3 +186,18 @@ def test_backend_threads_follow_the_worker_share(env, expected):
     out = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT], env=env,
                          capture_output=True, text=True, check=True, timeout=300)
     assert out.stdout.split()[-2:] == expected.split()
+
+
+def test_bad_thread_count_is_reported():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import warnings, numpy as np; warnings.simplefilter('error'); "
+            "from skdeep import MLPClassifier; X = np.ones((20, 2), 'float32'); "
+            "MLPClassifier((2,), epochs=1).fit(X, [0, 1] * 10)")
+    env = {**os.environ, "SKDEEP_NUM_THREADS": "many"}
+    out = subprocess.run([sys.executable, "-c", code], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0
+    assert "SKDEEP_NUM_THREADS='many' is not a whole number" in out.stderr
