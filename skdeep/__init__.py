@@ -21,6 +21,7 @@ _EXPORTS = {
     "results_table": "skdeep.search",
     "save": "skdeep.persistence",
     "load": "skdeep.persistence",
+    "clear_cache": "skdeep._loop",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]

@@ -1,18 +1,22 @@
-"""``BaseKerasEstimator``: the fit / predict skeleton shared by every estimator.
+"""``BaseKerasEstimator``: the fit / predict lifecycle shared by every estimator.
 
-The lifecycle is split into small steps that subclasses override:
+``fit`` is a sequence of named steps that subclasses can override:
 
-``fit`` = validate params -> validate data -> encode target -> seed ->
-validation split -> ``_build_keras_model`` -> compile -> ``keras.Model.fit``.
+1. validate parameters and data, encode the target (classifier / regressor
+   subclasses: ``_fit_target``, ``_transform_target``);
+2. ``_split``: hold out the early-stopping validation rows;
+3. ``_initialize_network``: build the network (``_build_keras_model``) under a
+   seeded build and compile it, or, for a warm start, check that the
+   architecture is unchanged and apply changed training settings;
+4. ``_train``: a whole fit in one compiled call (``skdeep._loop``) for
+   skdeep's own networks, else ``keras.Model.fit`` (``skdeep._keras_fit``);
+5. ``_extra_phases``: further phases (fine-tuning), then ``history_``.
 
-Target handling (labels, probabilities, target scaling) lives in the
-classifier / regressor subclasses; network architecture in their
-``_build_keras_model``.
+A fit seeds nothing globally: every random draw comes from the fit's seed
+(layers seeded at build, stateless shuffles keyed by seed and epoch).
 """
 
 import math
-import os
-import tempfile
 import warnings
 from numbers import Integral, Real
 
@@ -24,62 +28,31 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight
 
-from . import _networks, training
+from . import _keras_fit, _loop, training
 from ._compat import HasMethods, Interval, StrOptions, validate_data
-from ._routing import ROUTED_DESTINATIONS, check_routed_names, route_params
+from ._process import configure_process
+from ._routing import route_params
 from .exceptions import NotFittedError, SkdeepWarning
 
-__all__ = ["BaseKerasEstimator"]
+__all__ = ["TRAINING_PARAMS", "BaseKerasEstimator"]
 
-# Rows per ``predict_on_batch`` call: large enough to amortise dispatch, small
-# enough to bound memory on big inputs.
+# Rows per prediction call, and the multiple every call is padded to: the
+# same kind of shape for every call, so a row's prediction does not depend on
+# how many rows came with it (float32 matmul kernels change their
+# accumulation order with the batch size), and few shapes get traced.
 _PREDICT_CHUNK = 8192
 _PREDICT_ROWS = 64
+# Dense values per chunk when X is sparse (rows densified chunk by chunk).
+_SPARSE_CHUNK_VALUES = 2**24
 
-
-class _SerializedKerasModel:
-    """A Keras model in its native ``.keras`` format, as bytes, for pickling."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data):
-        self.data = data
-
-    def __getstate__(self):
-        return self.data
-
-    def __setstate__(self, state):
-        self.data = state
-
-
-def model_to_bytes(model):
-    """Serialize a ``keras.Model`` (architecture, weights, optimizer state)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        model.save(path)
-        with open(path, "rb") as fh:
-            return fh.read()
-
-
-def model_from_bytes(data):
-    """Inverse of :func:`model_to_bytes`."""
-    import keras
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        with open(path, "wb") as fh:
-            fh.write(data)
-        try:
-            # The bytes come from a pickle, which can run code anyway: allowing
-            # Lambda layers here adds no risk that pickle did not already have.
-            return keras.saving.load_model(path, safe_mode=False)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                "Could not rebuild the pickled Keras model. If it uses custom "
-                "layers, losses or metrics, decorate them with "
-                "@keras.saving.register_keras_serializable() and import their "
-                f"module before loading. Keras said: {exc}"
-            ) from exc
+# Parameters that configure training, not the network: a warm start may
+# change them; any other parameter defines the network.
+TRAINING_PARAMS = frozenset({
+    "optimizer", "learning_rate", "momentum", "lr_schedule", "lr_decay",
+    "batch_size", "epochs", "early_stopping", "validation_fraction", "patience",
+    "tol", "random_state", "verbose", "warm_start", "callbacks", "class_weight",
+    "loss", "metrics", "fine_tune_epochs", "fine_tune_learning_rate",
+})
 
 
 def _check_no_missing_target(y):
@@ -101,14 +74,16 @@ def _check_no_missing_target(y):
         )
 
 
-def _is_keras_model(obj):
-    """True for a ``keras.Model`` instance, without importing Keras.
-
-    Looks at the class hierarchy rather than ``sys.modules["keras"]``, which
-    may be half-imported while the backend warms up in another thread.
-    """
-    return any(cls.__name__ == "Model" and cls.__module__.startswith("keras")
-               for cls in type(obj).__mro__)
+def _same_value(a, b):
+    """Whether a parameter kept its value (``(16,)`` and ``[16]`` are equal)."""
+    if a is b:
+        return True
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return list(a) == list(b)
+    try:
+        return bool(np.all(a == b))
+    except Exception:  # objects that do not compare
+        return False
 
 
 class BaseKerasEstimator(BaseEstimator):
@@ -116,11 +91,11 @@ class BaseKerasEstimator(BaseEstimator):
 
     Subclasses define ``__init__`` (storing their parameters), the target
     hooks (``_fit_target``, ``_transform_target``, ``_default_loss``) and
-    ``_build_keras_model(meta)``.
+    ``_build_keras_model(meta, seed)``.
     """
 
-    # skdeep's own architectures set this: their networks can be recycled
-    # between fits (see ``skdeep._networks``)
+    # skdeep's own architectures set this: networks made by skdeep from
+    # Keras's own layers, trained by the compiled loop (``skdeep._loop``)
     _pool_networks = False
 
     _parameter_constraints: dict = {
@@ -144,59 +119,42 @@ class BaseKerasEstimator(BaseEstimator):
         "callbacks": [list, tuple, None],
     }
 
-    # Generic wrappers set this: extra keyword arguments are routed params.
-    _accepts_routed_params = False
+    _y_numeric = False
 
     # ------------------------------------------------------------------ params
     def _routed_params(self):
-        """Extra keyword arguments (``model__x`` etc.) given to ``__init__``.
-
-        They live in one private dict rather than as attributes, so they can
-        never collide with a parameter or a fitted attribute.
-        """
-        return dict(getattr(self, "_routed", {}))
-
-    def get_params(self, deep=True):
-        params = super().get_params(deep=deep)
-        params.update(self._routed_params())
-        return params
-
-    def set_params(self, **params):
-        if self._accepts_routed_params:
-            own = set(self._get_param_names())
-            routed = {}
-            for key in list(params):
-                head = key.split("__", 1)[0]
-                if ("__" in key and head in ROUTED_DESTINATIONS) or key not in own:
-                    routed[key] = params.pop(key)
-            self._routed = {**self._routed_params(), **routed}
-        return super().set_params(**params) if params else self
+        """Routed ``model__x``-style parameters (generic wrappers only)."""
+        return {}
 
     def _validate_all_params(self):
         """Parameter constraints, then the subclass's own checks."""
+        from ._compat import validate_parameter_constraints
+
         constraints = {
             k: v for k, v in self._parameter_constraints.items()
             if k in self._get_param_names()
         }
-        from ._compat import validate_parameter_constraints
-
         validate_parameter_constraints(
             constraints, self.get_params(deep=False), caller_name=type(self).__name__
-        )
-        check_routed_names(
-            self._routed_params(), owner=type(self).__name__,
-            known_params=self._get_param_names(),
         )
         self._check_params()
 
     def _check_params(self):
         """Extra parameter checks of a subclass (run at fit time)."""
 
+    def _architecture_params(self):
+        """The parameters that define the network (not its training)."""
+        return {k: v for k, v in self.get_params(deep=False).items()
+                if k not in TRAINING_PARAMS}
+
     # ------------------------------------------------------------------- data
     def _validate_X(self, X, y="no_validation", *, reset):
-        """Validate X (and y) with scikit-learn and return float32 arrays."""
+        """Validate X (and y) with scikit-learn; float32 arrays or CSR matrices.
+
+        Sparse X stays sparse: it is densified one batch at a time.
+        """
         kwargs = dict(reset=reset, accept_sparse=("csr", "csc", "coo"),
-                      dtype=(np.float64, np.float32))
+                      dtype=(np.float32, np.float64))
         try:
             if isinstance(y, str) and y == "no_validation":
                 X = validate_data(self, X, **kwargs)
@@ -212,12 +170,9 @@ class BaseKerasEstimator(BaseEstimator):
                     "OneHotEncoder."
                 ) from exc
             raise
-        if sp.issparse(X):
-            X = X.toarray()
-        X = np.asarray(X, dtype=np.float32)
+        X = (sp.csr_matrix(X, dtype=np.float32) if sp.issparse(X)
+             else np.asarray(X, dtype=np.float32))
         return X if isinstance(y, str) and y == "no_validation" else (X, y)
-
-    _y_numeric = False
 
     def _prepare_sample_weight(self, sample_weight, X, y_raw):
         """Merge ``sample_weight`` and ``class_weight``; normalise to mean 1.
@@ -241,15 +196,116 @@ class BaseKerasEstimator(BaseEstimator):
         return 1.0
 
     # ---------------------------------------------------------------- fitting
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``(X, y)``.
+
+        With ``early_stopping=True``, ``validation_fraction`` of the rows are
+        held out (stratified for classifiers) and training stops when their
+        loss has not improved by ``tol`` for ``patience`` epochs, keeping the
+        best weights. With ``warm_start=True`` and a fitted network, training
+        continues from its weights: changed training parameters (optimizer,
+        learning rate, schedule, batch size, epochs, ...) take effect with a
+        new optimizer, a changed architecture raises, and ``history_`` and
+        ``n_iter_`` go on from where they were.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse matrices are densified one batch at a time.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values (class labels for classifiers).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights; only their ratios matter.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_all_params()
+        continuing = self.warm_start and self.__sklearn_is_fitted__()
+        return self._fit(X, y, sample_weight, epochs=self.epochs,
+                         continuing=continuing, validate=self.early_stopping)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch on ``(X, y)``, continuing from the current weights.
+
+        Has no validation split, so ``early_stopping`` must be False (as in
+        scikit-learn). The optimizer's state carries over between calls
+        unless its settings changed; ``history_`` and ``n_iter_`` grow by one
+        epoch per call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        return self._partial_fit(X, y, sample_weight)
+
+    def _partial_fit(self, X, y, sample_weight, **target_kwargs):
+        first = not self.__sklearn_is_fitted__()
+        if first:
+            self._validate_all_params()
+        if self.early_stopping:
+            raise ValueError(
+                f"partial_fit does not support early_stopping=True: it trains "
+                f"one epoch with no validation split. Create the estimator with "
+                f"{type(self).__name__}(early_stopping=False) to use partial_fit."
+            )
+        return self._fit(X, y, sample_weight, epochs=1, continuing=not first,
+                         validate=False, partial=True, **target_kwargs)
+
+    def _fit(self, X, y, sample_weight, *, epochs, continuing, validate,
+             partial=False, **target_kwargs):
+        configure_process()
+        _check_no_missing_target(y)
+        X, y = self._validate_X(X, y, reset=not continuing)
+        y_enc = (self._transform_target(y) if continuing
+                 else self._fit_target(y, **target_kwargs))
+        sw = self._prepare_sample_weight(sample_weight, X, y)
+        seed = self._random_seed()
+        train, validation = self._split(X, y_enc, sw, seed, validate)
+        batch_size = min(self.batch_size, train[0].shape[0])
+        steps = math.ceil(train[0].shape[0] / batch_size)
+        if continuing:
+            model = self._continue_network(steps, partial=partial)
+        else:
+            model = self._initialize_network(seed, train[0], steps)
+        offset = len(self.history_["loss"]) if continuing else 0
+        histories = [self._train(model, train, validation, epochs=epochs,
+                                 batch_size=batch_size, seed=seed,
+                                 epoch_offset=offset)]
+        for prepare, phase_epochs, phase_lr in (
+                () if continuing else self._extra_phases()):
+            prepare(model)  # e.g. unfreeze layers for fine-tuning
+            self._compile(model, steps, engine="keras", learning_rate=phase_lr,
+                          epochs=phase_epochs)
+            offset += len(histories[-1]["loss"])
+            histories.append(self._train(model, train, validation,
+                                         epochs=phase_epochs, batch_size=batch_size,
+                                         seed=seed, epoch_offset=offset))
+        self.model_ = model
+        self._record_history(histories, continuing)
+        return self
+
     def _random_seed(self):
+        """The fit's seed: from ``random_state`` (an int touches no global
+        generator; None draws from NumPy's, as scikit-learn does)."""
         return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
 
-    def _validation_split(self, X, y, sample_weight, stratify, seed):
-        """Hold out ``validation_fraction`` of the rows given to fit.
+    def _split(self, X, y, sample_weight, seed, validate):
+        """``(train, validation)``, each ``(X, y, sample_weight or None)``.
 
-        Stratified when ``stratify`` is given and every class can be split.
-        Returns ``(X, y, sw, validation_data or None)``.
+        With ``validate``, ``validation_fraction`` of the rows given to fit
+        are held out (stratified when every class can be split).
         """
+        if not validate:
+            return (X, y, sample_weight), None
         n = X.shape[0]
         n_val = math.ceil(self.validation_fraction * n)
         if n_val < 1 or n - n_val < 1 or n < 4:
@@ -259,239 +315,168 @@ class BaseKerasEstimator(BaseEstimator):
                 "none; training on all samples and stopping on the training "
                 "loss instead.",
                 SkdeepWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-            return X, y, sample_weight, None
+            return (X, y, sample_weight), None
+        stratify = self._stratify(y)
         if stratify is not None:
             _, counts = np.unique(stratify, axis=0, return_counts=True)
             if counts.min() < 2 or n_val < len(counts) or n - n_val < len(counts):
                 stratify = None
         arrays = [X, y] + ([sample_weight] if sample_weight is not None else [])
-        parts = train_test_split(
-            *arrays, test_size=n_val, random_state=seed, stratify=stratify
-        )
-        X_tr, X_val, y_tr, y_val = parts[:4]
-        if sample_weight is not None:
-            sw_tr, sw_val = parts[4:]
-            return X_tr, y_tr, sw_tr, (X_val, y_val, sw_val)
-        return X_tr, y_tr, None, (X_val, y_val)
+        parts = train_test_split(*arrays, test_size=n_val, random_state=seed,
+                                 stratify=stratify)
+        sw_train, sw_val = parts[4:6] if sample_weight is not None else (None, None)
+        return (parts[0], parts[2], sw_train), (parts[1], parts[3], sw_val)
 
-    def _compile_kwargs(self, meta, model, steps_per_execution=1):
+    def _uses_compiled_loop(self, X):
+        """Whether this fit may run as one compiled call (``skdeep._loop``)."""
+        return (self._pool_networks and not self.callbacks and not sp.issparse(X)
+                and not self._routed_params())
+
+    def _initialize_network(self, seed, X, steps):
+        """Build and compile a new network for this fit."""
+        import keras
+
+        meta = self._meta()
+        with training.seeded_build(seed):
+            model = self._build_keras_model(meta, seed=seed)
+        if not isinstance(model, keras.Model):
+            raise TypeError(
+                f"The network of {type(self).__name__} must be a keras.Model; "
+                f"the build function returned {type(model).__name__}."
+            )
+        self._check_output_shape(model)
+        self._built_architecture = self._architecture_params()
+        self._network_key = None
+        self._owns_compile = False
+        if model.compiled:  # a build function may compile the network itself
+            self._engine = "keras"
+            return model
+        self._engine = "keras"
+        if self._uses_compiled_loop(X):
+            self._network_key = _loop.model_key(model)
+            if self._network_key is not None:
+                self._engine = "loop"
+        self._compile(model, steps, engine=self._engine)
+        return model
+
+    def _continue_network(self, steps, *, partial):
+        """The fitted network, with the current training settings applied.
+
+        A changed architecture parameter raises. ``fit`` with warm start
+        always gets a new optimizer from the current parameters (as
+        scikit-learn's MLP does); ``partial_fit`` keeps the optimizer's state
+        unless its settings changed.
+        """
+        now = self._architecture_params()
+        changed = [k for k, v in now.items()
+                   if not _same_value(v, self._built_architecture.get(k))]
+        if changed:
+            name = changed[0]
+            raise ValueError(
+                f"warm_start continues training the fitted network, but its "
+                f"architecture parameter {name!r} changed from "
+                f"{self._built_architecture.get(name)!r} to {now[name]!r} since "
+                f"it was built. Set warm_start=False (or fit a clone) to build "
+                f"a new network with the new {name}."
+            )
+        model = self.model_
+        if model.compiled and self._engine == "keras" and not self._owns_compile:
+            return model  # compiled by the user's build function: theirs
+        new = self._make_optimizer(steps, self._engine)
+        old = model.optimizer
+        if (partial and type(new) is type(old)
+                and {**new.get_config(), "name": None, "learning_rate": None}
+                == {**old.get_config(), "name": None, "learning_rate": None}):
+            old.learning_rate = self.learning_rate
+            return model
+        self._compile(model, steps, engine=self._engine)
+        return model
+
+    def _make_optimizer(self, steps, engine, learning_rate=None, epochs=None):
+        """A new optimizer from the parameters (with a Keras schedule object
+        on the ``keras`` engine; the compiled loop computes schedules itself)."""
+        learning_rate = self.learning_rate if learning_rate is None else learning_rate
+        if engine == "keras":
+            learning_rate = training.make_learning_rate(
+                learning_rate, self.lr_schedule, self.lr_decay,
+                steps_per_epoch=steps, epochs=epochs or self.epochs)
+        return training.make_optimizer(
+            self.optimizer, learning_rate, momentum=self.momentum,
+            kwargs=route_params(self._routed_params(), "optimizer"))
+
+    def _compile(self, model, steps, *, engine, learning_rate=None, epochs=None):
         routed = self._routed_params()
         kwargs = {
-            "optimizer": None,  # filled in by _compile
-            "loss": self._resolve_loss(meta, model),
+            "optimizer": self._make_optimizer(steps, engine, learning_rate, epochs),
+            "loss": self._resolve_loss(model),
             "metrics": getattr(self, "metrics", None),
-            "steps_per_execution": steps_per_execution,
         }
+        if engine == "keras":
+            # user callbacks see every batch: one step per execution for them
+            kwargs["steps_per_execution"] = (
+                1 if self.callbacks else _keras_fit.plan_execution(steps))
         kwargs.update(route_params(routed, "compile"))
-        return kwargs
+        model.compile(**kwargs)
+        model.optimizer.build(model.trainable_variables)
+        self._owns_compile = True
 
-    def _resolve_loss(self, meta, model):
+    def _resolve_loss(self, model):
         loss = getattr(self, "loss", None)
         if loss is None:
-            loss = self._default_loss(meta, model)
+            loss = self._default_loss(model)
         loss_kwargs = route_params(self._routed_params(), "loss")
         if loss_kwargs:
             loss = training.make_loss(loss, loss_kwargs)
         return loss
 
-    def _compile(self, model, meta, *, steps_per_epoch, learning_rate=None,
-                 epochs=None, steps_per_execution=1, reusable=False):
-        """Compile ``model``, or take an identical compiled one from the pool.
+    def _train(self, model, train, validation, *, epochs, batch_size, seed,
+               epoch_offset):
+        """Train ``model``; returns the history of this call (dict of lists)."""
+        X, y, sw = train
+        y = self._loss_target(y, model)
+        val = None
+        if validation is not None:
+            Xv, yv, swv = validation
+            val = (Xv, self._loss_target(yv, model), swv)
+        if self._engine == "loop" and self._owns_compile:
+            ones = np.ones(X.shape[0], np.float32)
+            spec = _loop.LoopSpec(
+                validation=val is not None,
+                restore_best=bool(self.early_stopping and val is not None),
+                schedule=self.lr_schedule, verbose=bool(self.verbose))
+            history = _loop.train(
+                model, self._network_key, (X, y, ones if sw is None else sw),
+                None if val is None else (val[0], val[1], np.ones(
+                    val[0].shape[0], np.float32) if val[2] is None else val[2]),
+                spec, {"seed": seed, "epoch_offset": epoch_offset, "epochs": epochs,
+                       "batch_size": batch_size, "patience": self.patience,
+                       "tol": self.tol, "learning_rate": self.learning_rate,
+                       "lr_decay": self.lr_decay, "schedule_epochs": self.epochs})
+            if history is not None:
+                return history
+            # optimizer or loss the loop does not take: train with Keras
+            self._engine = "keras"
+            self._compile(model, math.ceil(X.shape[0] / batch_size), engine="keras")
+        routed_fit = route_params(self._routed_params(), "fit")
+        shuffle = routed_fit.pop("shuffle", True)
+        callbacks = training.make_callbacks(
+            early_stopping=self.early_stopping, patience=self.patience,
+            tol=self.tol, lr_schedule=self.lr_schedule, lr_decay=self.lr_decay,
+            has_validation=val is not None, user_callbacks=self.callbacks)
+        return _keras_fit.fit(
+            model, (X, y, sw), val, epochs=epochs, batch_size=batch_size, seed=seed,
+            epoch_offset=epoch_offset, callbacks=callbacks, verbose=self.verbose,
+            shuffle=shuffle, extra=routed_fit)
 
-        See ``skdeep._networks``: with ``reusable``, a pooled network with the
-        same architecture and training setup is refreshed with ``model``'s
-        initial weights and returned, skipping a new trace of the train step.
-        """
-        kwargs = self._compile_kwargs(meta, model, steps_per_execution)
-        learning_rate = training.make_learning_rate(
-            self.learning_rate if learning_rate is None else learning_rate,
-            self.lr_schedule, self.lr_decay,
-            steps_per_epoch=steps_per_epoch, epochs=epochs or self.epochs,
-        )
-        kwargs["optimizer"] = training.make_optimizer(
-            self.optimizer, learning_rate, momentum=self.momentum,
-            kwargs=route_params(self._routed_params(), "optimizer"),
-        )
-        model, lease = _networks.compile_network(model, kwargs, reusable=reusable)
-        if lease is not None:
-            lease.bind(self)
-            self._network_lease = lease
-        return model
-
-    def _reusable_network(self):
-        """Whether this fit's network may come from / go back to the pool.
-
-        Only skdeep's own architectures qualify (``_pool_networks``), and not
-        with user callbacks, which keep a reference to the network.
-        """
-        return self._pool_networks and not self.callbacks
-
-    def _release_network(self):
-        """Forget the fitted network; a pooled one goes back to the pool."""
-        lease = self.__dict__.pop("_network_lease", None)
-        self.__dict__.pop("_keras_model", None)
-        if lease is not None:
-            lease.release()
-
-    @property
-    def model_(self):
-        """The fitted ``keras.Model``.
-
-        A network handed out here belongs to the caller from then on: it is
-        never recycled for another estimator's fit.
-        """
-        try:
-            model = self.__dict__["_keras_model"]
-        except KeyError:
-            raise AttributeError(
-                f"{type(self).__name__!r} object has no attribute 'model_' "
-                "(not fitted yet)") from None
-        lease = self.__dict__.get("_network_lease")
-        if lease is not None:
-            lease.escaped = True
-        return model
-
-    def _meta(self):
-        """Fitted metadata handed to build functions."""
-        meta = {
-            "n_features_in_": self.n_features_in_,
-            "n_outputs_": self.n_outputs_,
-            "target_type_": self.target_type_,
-        }
-        if hasattr(self, "classes_"):
-            meta["classes_"] = self.classes_
-            meta["n_classes_"] = len(self.classes_)
-        if hasattr(self, "feature_names_in_"):
-            meta["feature_names_in_"] = self.feature_names_in_
-        return meta
-
-    def fit(self, X, y, sample_weight=None):
-        """Train the network on ``(X, y)``.
-
-        Parameters
-        ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights; only their ratios matter.
-
-        Returns
-        -------
-        self
-        """
-        self._validate_all_params()
-        continuing = self.warm_start and self.__sklearn_is_fitted__()
-        return self._fit(X, y, sample_weight, epochs=self.epochs,
-                         reset=not continuing, use_validation=True)
-
-    def partial_fit(self, X, y, sample_weight=None, **kwargs):
-        """Train for one epoch on ``(X, y)``, starting from the current weights.
-
-        No validation split or early stopping. Classifiers need ``classes``
-        on the first call, as in scikit-learn.
-        """
-        first = not self.__sklearn_is_fitted__()
-        if first:
-            self._validate_all_params()
-        return self._fit(X, y, sample_weight, epochs=1, reset=first,
-                         use_validation=False, **kwargs)
-
-    def _fit(self, X, y, sample_weight, *, epochs, reset, use_validation, **kwargs):
-        training.configure_threads()
-        import keras
-
-        _check_no_missing_target(y)
-        X, y = self._validate_X(X, y, reset=reset)
-        y_enc = self._fit_target(y, **kwargs) if reset else self._transform_target(y)
-        sw = self._prepare_sample_weight(sample_weight, X, y)
-        seed = self._random_seed()
-        has_val = use_validation and self.early_stopping
-        with training.seeded(seed):
-            validation_data = None
-            if has_val:
-                X, y_enc, sw, validation_data = self._validation_split(
-                    X, y_enc, sw, self._stratify(y_enc), seed
-                )
-            batch_size = min(self.batch_size, X.shape[0])
-            steps_per_epoch = math.ceil(X.shape[0] / batch_size)
-            spe, repeat = training.plan_execution(steps_per_epoch)
-            if reset:
-                self._release_network()
-                meta = self._meta()
-                model = self._build_keras_model(meta, seed=seed)
-                if not isinstance(model, keras.Model):
-                    raise TypeError(
-                        f"The network of {type(self).__name__} must be a "
-                        f"keras.Model; the build function returned "
-                        f"{type(model).__name__}."
-                    )
-                self._check_output_shape(model)
-                if model.compiled:  # a build function may compile itself
-                    repeat = False
-                else:
-                    model = self._compile(model, meta, steps_per_epoch=steps_per_epoch,
-                                          steps_per_execution=spe,
-                                          reusable=self._reusable_network())
-            else:
-                model = self._keras_model
-                repeat = False  # compiled for other data: feed a finite dataset
-            if "steps_per_execution" in route_params(self._routed_params(), "compile"):
-                repeat = False
-            routed_fit = route_params(self._routed_params(), "fit")
-            fit_kwargs = training.make_training_data(
-                X, self._loss_target(y_enc, model), sw, batch_size=batch_size,
-                seed=seed, shuffle=routed_fit.pop("shuffle", True), repeat=repeat)
-            if validation_data is not None:
-                X_val, y_val, *sw_val = validation_data
-                fit_kwargs.update(training.make_training_data(
-                    X_val, self._loss_target(y_val, model),
-                    sw_val[0] if sw_val else None,
-                    batch_size=batch_size, seed=seed, validation=True))
-            fit_kwargs.update({
-                "epochs": epochs,
-                "verbose": self.verbose,
-                "callbacks": self._callbacks(validation_data is not None, epochs,
-                                             seed),
-            })
-            fit_kwargs.update(routed_fit)
-            histories = [model.fit(**fit_kwargs).history]
-            for prepare, phase_epochs, phase_lr in (self._extra_phases() if reset
-                                                    else ()):
-                prepare(model)  # e.g. unfreeze layers for fine-tuning
-                model = self._compile(model, meta, steps_per_epoch=steps_per_epoch,
-                                      learning_rate=phase_lr, epochs=phase_epochs,
-                                      steps_per_execution=model.steps_per_execution)
-                fit_kwargs["epochs"] = phase_epochs
-                fit_kwargs["callbacks"] = self._callbacks(
-                    validation_data is not None, phase_epochs, seed)
-                histories.append(model.fit(**fit_kwargs).history)
-        self._keras_model = model
-        self.history_ = {}
-        for history in histories:
-            for key, values in history.items():
-                self.history_.setdefault(key, []).extend(float(v) for v in values)
-        self.n_iter_ = len(self.history_.get("loss", ()))
-        return self
-
-    def _callbacks(self, has_validation, epochs, seed):
-        import keras
-
-        callbacks = []
-        if keras.backend.backend() != "tensorflow":  # TF shuffles in tf.data
-            callbacks.append(training.numpy_shuffle_seed(seed))
-        if epochs <= 1:
-            return callbacks + list(self.callbacks or ())
-        return callbacks + training.make_callbacks(
-            early_stopping=self.early_stopping,
-            patience=self.patience,
-            tol=self.tol,
-            lr_schedule=self.lr_schedule,
-            lr_decay=self.lr_decay,
-            has_validation=has_validation,
-            user_callbacks=self.callbacks,
-        )
+    def _record_history(self, histories, continuing):
+        history = {k: list(v) for k, v in self.history_.items()} if continuing else {}
+        for part in histories:
+            for key, values in part.items():
+                history.setdefault(key, []).extend(float(v) for v in values)
+        self.history_ = history
+        self.n_iter_ = len(history.get("loss", ()))
 
     def _extra_phases(self):
         """Further training phases after the first: ``(prepare, epochs, lr)``.
@@ -519,48 +504,23 @@ class BaseKerasEstimator(BaseEstimator):
         except (AttributeError, IndexError, TypeError, ValueError):
             return None
 
-    def _build_user_model(self, meta):
-        """Build the network from the ``model`` parameter (generic wrappers).
-
-        A ``keras.Model`` is cloned (fresh weights, the user's object is never
-        trained); a callable is called with the arguments its signature asks
-        for: ``meta``, ``compile_kwargs`` and its own ``model__`` parameters.
-        """
-        import keras
-
-        from ._routing import build_fn_arguments
-
-        name = type(self).__name__
-        if self.model is None:
-            raise ValueError(
-                f"{name} needs a network: pass model=<a keras.Model or a "
-                f"function returning one>, e.g. {name}(model=build_fn). For "
-                "a ready-made network use skdeep.MLPClassifier / MLPRegressor."
-            )
-        if isinstance(self.model, keras.Model):
-            return keras.models.clone_model(self.model)
-        if not callable(self.model):
-            raise TypeError(
-                f"{name}(model=...) must be a keras.Model or a callable "
-                f"returning one; got {type(self.model).__name__}."
-            )
-        routed = self._routed_params()
-        kwargs = {k: v for k, v in routed.items() if "__" not in k}
-        kwargs.update(route_params(routed, "model"))
-        compile_kwargs = {
-            "optimizer": training.make_optimizer(
-                self.optimizer, self.learning_rate, momentum=self.momentum,
-                kwargs=route_params(routed, "optimizer")),
-            "loss": getattr(self, "loss", None),
-            "metrics": getattr(self, "metrics", None),
+    def _meta(self):
+        """Fitted metadata handed to build functions."""
+        meta = {
+            "n_features_in_": self.n_features_in_,
+            "n_outputs_": self.n_outputs_,
+            "target_type_": self.target_type_,
         }
-        args = build_fn_arguments(self.model, owner=name, kwargs=kwargs,
-                                  meta=meta, compile_kwargs=compile_kwargs)
-        return self.model(**args)
+        if hasattr(self, "classes_"):
+            meta["classes_"] = self.classes_
+            meta["n_classes_"] = len(self.classes_)
+        if hasattr(self, "feature_names_in_"):
+            meta["feature_names_in_"] = self.feature_names_in_
+        return meta
 
     # ------------------------------------------------------------- predicting
     def __sklearn_is_fitted__(self):
-        return "_keras_model" in self.__dict__
+        return "model_" in self.__dict__
 
     def _check_fitted(self):
         if not self.__sklearn_is_fitted__():
@@ -569,50 +529,55 @@ class BaseKerasEstimator(BaseEstimator):
                 "'fit' with appropriate arguments before using this estimator."
             )
 
+    def _forward(self):
+        """A function ``X -> network outputs`` for the fitted network.
+
+        Networks made of Keras's own layers share one traced forward pass per
+        architecture (``skdeep._loop``): a newly fitted network predicts
+        without tracing a predict function of its own.
+        """
+        import keras
+
+        model = self.model_
+        if "_network_key" not in self.__dict__:
+            self._network_key = _loop.model_key(model)
+        if self._network_key is not None and keras.backend.backend() == "tensorflow":
+            fwd = _loop.forward(model, self._network_key)
+            return lambda X: fwd(model, X)
+        return model.predict_on_batch
+
     def _predict_raw(self, X):
         """Network outputs for X as a float64 array of shape (n, n_units)."""
         self._check_fitted()
         X = self._validate_X(X, reset=False)
-        batch = route_params(self._routed_params(), "predict").get(
+        chunk = route_params(self._routed_params(), "predict").get(
             "batch_size", _PREDICT_CHUNK)
-        batch = max(_PREDICT_ROWS, batch // _PREDICT_ROWS * _PREDICT_ROWS)
-        n = X.shape[0]
-        # Pad to a multiple of _PREDICT_ROWS: every backend call then sees the
-        # same kind of shape, so a row's prediction does not depend on how
-        # many rows came with it (float32 matmul kernels change their
-        # accumulation order with the batch size) and few shapes get traced.
-        padded = -n % _PREDICT_ROWS
-        if padded:
-            X = np.concatenate([X, np.zeros((padded, *X.shape[1:]), X.dtype)])
-        # ``predict_on_batch`` reuses one compiled function and skips the
-        # data-adapter and callback machinery of ``predict``: ~100x faster on
-        # a single row.
-        parts = [np.asarray(self._keras_model.predict_on_batch(X[i:i + batch]))
-                 for i in range(0, X.shape[0], batch)]
-        out = (np.concatenate(parts) if len(parts) > 1 else parts[0])[:n]
+        if sp.issparse(X):
+            chunk = min(chunk, max(1, _SPARSE_CHUNK_VALUES // max(1, X.shape[1])))
+        multiple = min(_PREDICT_ROWS, chunk)
+        run = self._forward()
+        parts = []
+        for start in range(0, X.shape[0], chunk):
+            part = X[start:start + chunk]
+            if sp.issparse(part):
+                part = np.asarray(part.toarray(), dtype=np.float32)
+            padded = -part.shape[0] % multiple
+            if padded:
+                part = np.concatenate(
+                    [part, np.zeros((padded, *part.shape[1:]), part.dtype)])
+            out = np.asarray(run(part))
+            parts.append(out[:out.shape[0] - padded])
+        out = np.concatenate(parts) if len(parts) > 1 else parts[0]
         out = out.astype(np.float64, copy=False)
         return out.reshape(out.shape[0], -1)
 
     # --------------------------------------------------------------- pickling
     def __getstate__(self):
+        # Keras pickles its own models (``KerasSaveable.__reduce__``); the
+        # cached forward-pass key is recomputed after loading.
         state = super().__getstate__()
-        return {  # a copy owns its network: the lease is not carried over
-            k: _SerializedKerasModel(model_to_bytes(v)) if _is_keras_model(v) else v
-            for k, v in state.items() if k != "_network_lease"
-        }
-
-    def __setstate__(self, state):
-        state = {
-            k: model_from_bytes(v.data) if isinstance(v, _SerializedKerasModel) else v
-            for k, v in state.items()
-        }
-        super().__setstate__(state)
-
-    def __sklearn_clone__(self):
-        # searches clone in the parent process: start importing the backend
-        # there while the workers fit (see training.prewarm_backend)
-        training.prewarm_backend()
-        return super().__sklearn_clone__()
+        state.pop("_network_key", None)
+        return state
 
     # ------------------------------------------------------------------- tags
     def __sklearn_tags__(self):

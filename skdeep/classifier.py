@@ -11,6 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import column_or_1d
 
 from ._compat import StrOptions
+from ._wrapper import RoutedParamsMixin
 from .base import BaseKerasEstimator
 
 __all__ = ["BaseKerasClassifier", "KerasClassifier"]
@@ -130,6 +131,35 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
                 )
         return sw
 
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Train for one epoch on ``(X, y)``, continuing from the current weights.
+
+        Has no validation split, so ``early_stopping`` must be False (as in
+        scikit-learn). The optimizer's state carries over between calls
+        unless its settings changed; ``history_`` and ``n_iter_`` grow by one
+        epoch per call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array-like of shape (n_classes,), default=None
+            Every class label (or, for multilabel targets, label index) that
+            any call will see. Required on the first call, ignored later, as
+            in scikit-learn.
+
+        Returns
+        -------
+        self : object
+        """
+        if not self.__sklearn_is_fitted__() and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: "
+                "later batches may hold classes the first one lacks. Pass "
+                "classes=np.unique(y_all) (all labels of the whole dataset).")
+        return self._partial_fit(X, y, sample_weight, classes=classes)
+
     # -------------------------------------------------------------- network
     def _output_spec(self):
         """(units, activation) of the output layer for this target."""
@@ -139,7 +169,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
             return 1, "sigmoid"
         return len(self.classes_), "softmax"
 
-    def _default_loss(self, meta, model):
+    def _default_loss(self, model):
         if self.target_type_ == "multilabel-indicator":
             return "binary_crossentropy"
         if self.target_type_ == "binary" and self._output_units(model) in (1, None):
@@ -185,7 +215,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
             targets, column ``j`` is the probability of label ``j``.
         """
         raw = self._predict_raw(X)
-        logits = _from_logits(getattr(self._keras_model, "loss", None))
+        logits = _from_logits(getattr(self.model_, "loss", None))
         if self.target_type_ == "multilabel-indicator" or raw.shape[1] == 1:
             p = 1.0 / (1.0 + np.exp(-raw)) if logits else raw
             p = np.clip(p, 0.0, 1.0)
@@ -217,7 +247,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
         return tags
 
 
-class KerasClassifier(BaseKerasClassifier):
+class KerasClassifier(RoutedParamsMixin, BaseKerasClassifier):
     """Scikit-learn classifier around a Keras network you bring.
 
     Parameters
@@ -303,7 +333,6 @@ default="constant"
     (2, 3)
     """
 
-    _accepts_routed_params = True
     _parameter_constraints: dict = {
         **BaseKerasClassifier._parameter_constraints,
         "model": [callable, None],
@@ -356,6 +385,3 @@ default="constant"
         self.callbacks = callbacks
         # Routed parameters (scikeras convention), validated in fit.
         self._routed = kwargs
-
-    def _build_keras_model(self, meta, seed=None):
-        return self._build_user_model(meta)

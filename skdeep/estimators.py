@@ -13,11 +13,11 @@ from .architectures import (
     build_transfer,
     check_cnn_fits,
     fresh_base,
+    seeded_initializer,
     set_trainable_top,
 )
 from .classifier import BaseKerasClassifier
 from .regressor import BaseKerasRegressor
-from .training import preserved_random_state
 
 __all__ = ["CNNClassifier", "MLPClassifier", "MLPRegressor", "TransferClassifier"]
 
@@ -47,11 +47,12 @@ def _check_architecture(est, sizes_param="hidden_layer_sizes"):
         )
     for param in ("activation", "kernel_initializer"):
         value = getattr(est, param)
+        # resolved with a seed: an unseeded initializer would draw one from
+        # Python's global random
         getter = (keras.activations.get if param == "activation"
-                  else keras.initializers.get)
+                  else lambda v: seeded_initializer(v, 0))
         try:
-            with preserved_random_state():  # initializers draw a seed
-                getter(value)
+            getter(value)
         except (ValueError, TypeError) as exc:
             example = "'relu'" if param == "activation" else "'he_normal'"
             raise ValueError(
@@ -677,24 +678,28 @@ class TransferClassifier(_ImageInputMixin, BaseKerasClassifier):
                 "The 'head_layer_sizes' parameter of TransferClassifier must be a "
                 f"sequence of positive integers. Got {self.head_layer_sizes!r}."
             )
-        # a fresh copy of the pretrained network for this fit
-        self._base = fresh_base(self.base_model)
-        n_weighted = sum(1 for layer in self._base.layers if layer.weights)
+
+    def _fresh_base(self):
+        """A fresh copy of the pretrained network, loaded once per fit."""
+        base = self.__dict__.pop("_base", None) or fresh_base(self.base_model)
+        n_weighted = sum(1 for layer in base.layers if layer.weights)
         if self.trainable_layers > n_weighted:
             raise ValueError(
                 f"trainable_layers={self.trainable_layers}, but the base model has "
                 f"only {n_weighted} layers with weights."
             )
+        return base
 
     def _target_image_shape(self, X):
         if self.input_shape is not None:
             return tuple(int(d) for d in self.input_shape)
-        base = getattr(self, "_base", None) or fresh_base(self.base_model)
-        return tuple(int(d) for d in base.input_shape[1:])
+        # the copy read here to learn the input shape is the one this fit uses
+        self._base = self._fresh_base()
+        return tuple(int(d) for d in self._base.input_shape[1:])
 
     def _build_keras_model(self, meta, seed=None):
         units, output_activation = self._output_spec()
-        base, self._base = self._base, None  # used once: never shared by two fits
+        base = self._fresh_base()  # used once: never shared by two fits
         return build_transfer(
             base, units, output_activation=output_activation,
             head_layer_sizes=_as_sizes(self.head_layer_sizes),

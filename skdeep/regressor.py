@@ -7,6 +7,7 @@
 import numpy as np
 from sklearn.base import RegressorMixin
 
+from ._wrapper import RoutedParamsMixin
 from .base import BaseKerasEstimator
 
 __all__ = ["BaseKerasRegressor", "KerasRegressor"]
@@ -45,7 +46,7 @@ class BaseKerasRegressor(RegressorMixin, BaseKerasEstimator):
             )
         return ((y - self._y_mean) / self._y_scale).astype(np.float32)
 
-    def _default_loss(self, meta, model):
+    def _default_loss(self, model):
         return "mse"
 
     def _check_output_shape(self, model):
@@ -68,7 +69,7 @@ class BaseKerasRegressor(RegressorMixin, BaseKerasEstimator):
         return tags
 
 
-class KerasRegressor(BaseKerasRegressor):
+class KerasRegressor(RoutedParamsMixin, BaseKerasRegressor):
     """Scikit-learn regressor around a Keras network you bring.
 
     Parameters are those of :class:`skdeep.KerasClassifier` without
@@ -89,7 +90,6 @@ class KerasRegressor(BaseKerasRegressor):
     (4,)
     """
 
-    _accepts_routed_params = True
     _parameter_constraints: dict = {
         **BaseKerasRegressor._parameter_constraints,
         "model": [callable, None],
@@ -140,6 +140,3 @@ class KerasRegressor(BaseKerasRegressor):
         self.callbacks = callbacks
         # Routed parameters (scikeras convention), validated in fit.
         self._routed = kwargs
-
-    def _build_keras_model(self, meta, seed=None):
-        return self._build_user_model(meta)

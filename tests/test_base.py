@@ -145,7 +145,9 @@ def test_warm_start_continues_training(blobs):
     first_model, first_loss = clf.model_, clf.history_["loss"][-1]
     clf.fit(X, y)
     assert clf.model_ is first_model
-    assert clf.history_["loss"][0] < first_loss + 1e-3
+    # history_ goes on across warm fits, like scikit-learn's loss_curve_
+    assert clf.n_iter_ == len(clf.history_["loss"]) == 6
+    assert clf.history_["loss"][3] < first_loss + 1e-3
     cold = MLPClassifier((16,), epochs=3, learning_rate=0.01, early_stopping=False,
                          random_state=0).fit(X, y)
     cold_model = cold.model_
@@ -173,3 +175,27 @@ def test_large_data_path_is_reproducible_too():
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     assert MLPClassifier(**params, random_state=0).fit(X, y).score(X, y) > 0.9
+
+
+def test_warm_start_takes_changed_training_settings(blobs):
+    X, y = blobs
+    clf = MLPClassifier((16,), epochs=2, early_stopping=False, warm_start=True,
+                        random_state=0).fit(X, y)
+    clf.set_params(optimizer="sgd", learning_rate=0.5, momentum=0.3)
+    clf.fit(X, y)
+    optimizer = clf.model_.optimizer
+    assert type(optimizer).__name__ == "SGD"
+    assert float(optimizer.learning_rate) == pytest.approx(0.5)
+    assert float(optimizer.momentum) == pytest.approx(0.3)
+    assert int(optimizer.iterations) == 2 * int(np.ceil(len(X) / 32))
+
+
+def test_warm_start_with_a_changed_architecture_raises(blobs):
+    X, y = blobs
+    clf = MLPClassifier((16,), epochs=1, warm_start=True, random_state=0).fit(X, y)
+    clf.set_params(hidden_layer_sizes=(64, 64))
+    with pytest.raises(ValueError, match="'hidden_layer_sizes' changed from "
+                       r"\(16,\) to \(64, 64\)"):
+        clf.fit(X, y)
+    clf.set_params(warm_start=False).fit(X, y)  # the documented way out
+    assert [layer.units for layer in clf.model_.layers[1:]] == [64, 64, 3]

@@ -138,10 +138,21 @@ def test_binary_with_two_unit_softmax(blobs):
 
 def test_partial_fit_learns_over_calls(digits):
     X, y = digits
-    clf = MLPClassifier((16,), learning_rate=1e-3, random_state=0)
+    clf = MLPClassifier((16,), learning_rate=1e-3, early_stopping=False,
+                        random_state=0)
     clf.partial_fit(X[:600], y[:600], classes=np.unique(y))
     first = clf.score(X, y)
     for start in range(0, len(X), 600):  # streaming in chunks
         clf.partial_fit(X[start:start + 600], y[start:start + 600])
-    assert clf.n_iter_ == 1
+    # one epoch per call, counted over the calls like scikit-learn's loss_curve_
+    assert clf.n_iter_ == 1 + len(range(0, len(X), 600))
+    assert len(clf.history_["loss"]) == clf.n_iter_
     assert clf.score(X, y) > first + 0.05
+
+
+def test_partial_fit_needs_classes_and_no_early_stopping(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="classes must be passed on the first"):
+        MLPClassifier((4,), early_stopping=False).partial_fit(X, y)
+    with pytest.raises(ValueError, match="does not support early_stopping=True"):
+        MLPClassifier((4,)).partial_fit(X, y, classes=[0, 1, 2])

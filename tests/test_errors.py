@@ -161,6 +161,6 @@ def test_all_zero_sample_weight(data):
 
 def test_unseen_label_in_partial_fit(data):
     X, y = data
-    clf = MLPClassifier(**FAST).partial_fit(X, y, classes=[0, 1])
+    clf = MLPClassifier(**FAST, early_stopping=False).partial_fit(X, y, classes=[0, 1])
     with pytest.raises(ValueError, match=r"labels not seen in the first fit: \[5\]"):
         clf.partial_fit(X, np.full(len(X), 5))

@@ -18,7 +18,7 @@ def _augmentation_layers(names, seeds):
             0.1, 0.1, seed=s, name=n),
     }
     # explicit names: identical networks then have identical configs (and
-    # can be recycled, see skdeep._networks)
+    # share a cached training loop, see skdeep._loop)
     return [makers[name](seeds.next(), f"augment_{i}_{name}")
             for i, name in enumerate(names)]
 

@@ -1,5 +1,7 @@
 """Multi-layer perceptron builder."""
 
+import contextlib
+
 import numpy as np
 
 __all__ = ["Seeds", "build_mlp", "dense_block", "seeded_initializer"]
@@ -23,9 +25,26 @@ class Seeds:
 
 
 def seeded_initializer(initializer, seed):
-    """A Keras initializer (from a name or instance) with an explicit seed."""
+    """A Keras initializer (from a name or instance) with an explicit seed.
+
+    A name is resolved with the seed in its config: ``keras.initializers.get``
+    would first create an unseeded initializer, which draws a seed from
+    Python's global ``random``.
+    """
     import keras
 
+    if isinstance(initializer, str):
+        init = None
+        if seed is not None:
+            with contextlib.suppress(TypeError, ValueError):  # e.g. "zeros"
+                init = keras.initializers.deserialize(
+                    {"class_name": initializer, "config": {"seed": int(seed)}})
+        if not isinstance(init, keras.initializers.Initializer):
+            init = keras.initializers.deserialize(
+                {"class_name": initializer, "config": {}})
+        if not isinstance(init, keras.initializers.Initializer):
+            raise ValueError(f"Unknown Keras initializer {initializer!r}.")
+        return init
     init = keras.initializers.get(initializer)
     config = init.get_config() if hasattr(init, "get_config") else {}
     if seed is None or "seed" not in config:

@@ -1,0 +1,120 @@
+"""Training through ``keras.Model.fit``.
+
+Used where the compiled loop (``skdeep._loop``) does not apply: user
+callbacks, networks from a user's build function, sparse X, and backends
+other than TensorFlow. Every epoch's shuffle comes from the fit's own seed
+and the epoch number (stateless), never from a global generator, so fits in
+threads are independent and reproducible.
+"""
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["fit", "plan_execution"]
+
+
+def plan_execution(steps_per_epoch, limit=32):
+    """``steps_per_execution`` for an epoch of ``steps_per_epoch`` batches.
+
+    Keras runs ``steps_per_execution`` batches per call; from an endless
+    dataset it cannot stop mid-call, so an epoch must be a multiple of it:
+    the largest divisor of the epoch up to ``limit``.
+    """
+    steps = max(1, int(steps_per_epoch))
+    return max(d for d in range(1, min(steps, limit) + 1) if steps % d == 0)
+
+
+def _tf_batches(arrays, n, batch_size, seed, epoch_offset, shuffle, repeat=True):
+    """Batches as ``tf.data``: epoch ``e`` is permuted by a stateless op seeded
+    with ``(seed, epoch_offset + e)`` and each batch gathered from it."""
+    import tensorflow as tf
+
+    tensors = tuple(tf.convert_to_tensor(a) for a in arrays)
+    steps = max(1, math.ceil(n / batch_size))
+
+    def epoch_batches(epoch):
+        index = tf.range(n, dtype=tf.int64)
+        if shuffle:
+            index = tf.random.experimental.stateless_shuffle(
+                index, seed=tf.stack([tf.constant(seed, tf.int64),
+                                      epoch + epoch_offset]))
+        return tf.data.Dataset.range(steps).map(
+            lambda i: index[i * batch_size:tf.minimum((i + 1) * batch_size, n)])
+
+    def gather(index):
+        return tuple(tf.gather(t, index) for t in tensors)
+
+    epochs = tf.data.Dataset.range(2**62 if repeat else 1)
+    return epochs.flat_map(epoch_batches).map(
+        gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
+
+
+def _py_batches(arrays, batch_size, seed, epoch_offset, shuffle):
+    """Batches as a ``keras.utils.PyDataset`` (other backends, sparse X).
+
+    Sparse matrices are densified one batch at a time, so memory follows the
+    batch, not the matrix.
+    """
+    import keras
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.epoch = 0
+            self.index = None
+
+        def __len__(self):
+            return max(1, math.ceil(arrays[0].shape[0] / batch_size))
+
+        def __getitem__(self, i):
+            if self.index is None:
+                n = arrays[0].shape[0]
+                self.index = (np.random.default_rng([seed, epoch_offset + self.epoch])
+                              .permutation(n) if shuffle else np.arange(n))
+            rows = self.index[i * batch_size:(i + 1) * batch_size]
+            batch = tuple(a[rows] for a in arrays)
+            if sp.issparse(batch[0]):
+                batch = (np.asarray(batch[0].toarray(), dtype=np.float32), *batch[1:])
+            return batch
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self.index = None
+
+    return Batches()
+
+
+def fit(model, data, validation, *, epochs, batch_size, seed, epoch_offset,
+        callbacks, verbose, shuffle=True, extra=None):
+    """``model.fit`` on ``data`` = ``(X, y, sample_weight or None)``.
+
+    Returns the history dict. On TensorFlow the rows come from an endless
+    ``tf.data`` pipeline read for a whole number of batches per epoch (Keras
+    then keeps one iterator for the whole fit), which needs the model's
+    ``steps_per_execution`` to divide the epoch; otherwise, and for sparse X
+    and other backends, from a ``PyDataset`` that reshuffles every epoch.
+    """
+    import keras
+
+    X, y, sw = data
+    arrays = (X, y) if sw is None else (X, y, sw)
+    n = X.shape[0]
+    kwargs = {"epochs": epochs, "verbose": verbose, "callbacks": callbacks,
+              "shuffle": False}
+    tensorflow = keras.backend.backend() == "tensorflow" and not sp.issparse(X)
+    steps = max(1, math.ceil(n / batch_size))
+    if tensorflow and steps % (model.steps_per_execution or 1) == 0:
+        kwargs["x"] = _tf_batches(arrays, n, batch_size, seed, epoch_offset, shuffle)
+        kwargs["steps_per_epoch"] = steps
+    else:
+        kwargs["x"] = _py_batches(arrays, batch_size, seed, epoch_offset, shuffle)
+    if validation is not None:
+        Xv, yv, swv = validation
+        val_arrays = (Xv, yv) if swv is None else (Xv, yv, swv)
+        kwargs["validation_data"] = (
+            _tf_batches(val_arrays, Xv.shape[0], batch_size, seed, 0, False, False)
+            if tensorflow else _py_batches(val_arrays, batch_size, seed, 0, False))
+    kwargs.update(extra or {})
+    return model.fit(**kwargs).history
