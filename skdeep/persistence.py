@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import struct
-import tempfile
 import time
 import warnings
 
@@ -100,6 +99,24 @@ class _HashingWriter(io.RawIOBase):
         return self._fh.write(data)
 
 
+def _create_temporary(folder, path):
+    """A new temporary file beside ``path``, with the mode ``path`` will have.
+
+    ``tempfile.mkstemp`` makes files readable by their owner only; a saved
+    model should get the mode any new file gets (0o666 less the umask, as
+    ``open`` and joblib give), or keep the mode of the file it replaces.
+    """
+    while True:
+        tmp = os.path.join(folder, f".skdeep-{os.urandom(6).hex()}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        return fd, tmp
+
+
 def save(obj, path, *, extra=None, compress=3):
     """Save an estimator, pipeline or fitted search to ``path``, atomically.
 
@@ -126,7 +143,7 @@ def save(obj, path, *, extra=None, compress=3):
         raise FileNotFoundError(
             f"Cannot save to {path!r}: the folder {folder!r} does not exist."
         )
-    fd, tmp = tempfile.mkstemp(prefix=".skdeep-", suffix=".tmp", dir=folder)
+    fd, tmp = _create_temporary(folder, path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(_MAGIC)

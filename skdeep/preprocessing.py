@@ -185,8 +185,14 @@ class _ColumnsOfKind:
     def __call__(self, X):
         if self.explicit != "auto":
             return list(self.explicit)
-        if not isinstance(X, pd.DataFrame):  # arrays are all-numeric
-            return list(range(X.shape[1])) if self.kind == "numeric" else []
+        if not isinstance(X, pd.DataFrame):
+            # TabularCleaner's output for an array: floats, or text (and NaN)
+            # in an object array when some columns are categorical
+            numeric = [j for j in range(X.shape[1]) if X.dtype != object
+                       or not any(isinstance(v, str) for v in X[:, j])]
+            if self.kind == "numeric":
+                return numeric
+            return [j for j in range(X.shape[1]) if j not in numeric]
         numeric = [c for c in X.columns if _is_numeric(X[c])]
         if self.kind == "numeric":
             return numeric

@@ -158,3 +158,18 @@ def test_pipeline_around_scikeras(tmp_path):
     loaded = joblib.load(tmp_path / "scikeras.joblib")
     np.testing.assert_allclose(loaded.predict_proba(X), pipe.predict_proba(X),
                                rtol=1e-5)
+
+
+def test_pipeline_on_a_numpy_object_array_with_text_columns():
+    # the same messy table as a NumPy object array, as np.loadtxt / .values give
+    frame, y = messy_frame()
+    params = dict(hidden_layer_sizes=(16,), epochs=30, learning_rate=0.01,
+                  random_state=0)
+    as_array = frame.to_numpy(dtype=object)
+    pipe = make_tabular_pipeline(MLPClassifier(**params)).fit(as_array[:450], y[:450])
+    from_frame = make_tabular_pipeline(MLPClassifier(**params)).fit(frame[:450],
+                                                                    y[:450])
+    array_score = pipe.score(as_array[450:], y[450:])
+    assert array_score > 0.85
+    assert array_score == pytest.approx(from_frame.score(frame[450:], y[450:]),
+                                        abs=0.03)

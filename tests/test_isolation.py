@@ -1,0 +1,207 @@
+"""A fit leaves nothing behind in the process, and fits in threads are independent."""
+
+import gc
+import random
+import threading
+import tracemalloc
+import weakref
+
+import keras
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import skdeep
+from skdeep import KerasClassifier, MLPClassifier, MLPRegressor
+
+FAST = dict(hidden_layer_sizes=(16,), epochs=8, dropout=0.2, learning_rate=0.02)
+
+
+def _fit_in_threads(make, X, y, seeds):
+    results, errors = {}, []
+
+    def run(seed):
+        try:
+            results[seed] = make(seed).fit(X, y).predict_proba(X)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in seeds]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return results
+
+
+@pytest.mark.parametrize("reuse", ["1", "0"])
+def test_concurrent_threaded_fits_equal_their_serial_results(monkeypatch, blobs,
+                                                              reuse):
+    monkeypatch.setenv("SKDEEP_REUSE_NETWORKS", reuse)
+    X, y = blobs
+
+    def make(seed):
+        return MLPClassifier(**FAST, random_state=seed)
+
+    serial = {seed: make(seed).fit(X, y).predict_proba(X) for seed in (1, 2)}
+    for _ in range(3):
+        threaded = _fit_in_threads(make, X, y, (1, 2))
+        for seed in (1, 2):
+            np.testing.assert_array_equal(threaded[seed], serial[seed])
+
+
+def test_threaded_fits_of_user_networks_equal_their_serial_results(blobs):
+    # a build function with unseeded layers: Keras draws their seeds from
+    # Python's global random, which skdeep seeds per build under a lock
+    X, y = blobs
+
+    def build(meta):
+        return keras.Sequential([
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+    def make(seed):
+        return KerasClassifier(build, epochs=5, learning_rate=0.02, random_state=seed)
+
+    serial = {seed: make(seed).fit(X, y).predict_proba(X) for seed in (1, 2)}
+    threaded = _fit_in_threads(make, X, y, (1, 2))
+    for seed in (1, 2):
+        np.testing.assert_array_equal(threaded[seed], serial[seed])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLPClassifier(**FAST, random_state=0),
+    lambda: MLPClassifier(**FAST, random_state=0, callbacks=[
+        keras.callbacks.TerminateOnNaN()]),  # the keras.Model.fit path
+])
+def test_a_fit_leaves_every_global_generator_alone(blobs, make):
+    import tensorflow as tf
+
+    X, y = blobs
+    random.seed(7)
+    np.random.seed(7)
+    tf.random.set_seed(7)
+    expected = (random.random(), np.random.rand(), float(tf.random.uniform([])))
+    random.seed(7)
+    np.random.seed(7)
+    tf.random.set_seed(7)
+    make().fit(X, y).predict(X)
+    assert (random.random(), np.random.rand(),
+            float(tf.random.uniform([]))) == expected
+
+
+def test_tensorflow_global_seed_is_not_set_by_a_fit(blobs):
+    import tensorflow as tf
+
+    X, y = blobs
+    draws = []
+    for _ in range(2):
+        MLPClassifier(**FAST, random_state=0).fit(X, y)
+        draws.append(float(tf.random.uniform([])))
+    assert draws[0] != draws[1]
+
+
+def test_discarded_estimators_free_their_networks(blobs):
+    X, y = blobs
+    networks = []
+    for seed in range(5):
+        est = MLPClassifier(**FAST, random_state=seed).fit(X, y)
+        networks.append(weakref.ref(est.model_))
+        del est
+    gc.collect()
+    assert all(ref() is None for ref in networks)
+
+
+def test_clear_cache_empties_the_cache_and_fits_still_match(blobs):
+    from skdeep._loop import cache_info
+
+    X, y = blobs
+    first = MLPClassifier(**FAST, random_state=0).fit(X, y).predict_proba(X)
+    assert cache_info()["trainers"] >= 1
+    skdeep.clear_cache()
+    assert cache_info() == {"trainers": 0, "bytes": 0, "forward_functions": 0}
+    again = MLPClassifier(**FAST, random_state=0).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, again)
+
+
+def test_the_cache_stays_within_its_bounds(blobs):
+    from skdeep import _loop
+
+    X, y = blobs
+    for units in range(1, _loop.MAX_TRAINERS + 4):
+        MLPClassifier((units,), epochs=1, random_state=0).fit(X, y)
+    info = _loop.cache_info()
+    assert info["trainers"] <= _loop.MAX_TRAINERS
+    assert info["bytes"] <= _loop.MAX_BYTES
+
+
+def test_batch_level_callbacks_see_every_batch(blobs):
+    X, y = blobs  # 150 rows, batch 5: 30 batches per epoch
+
+    class CountBatches(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.batches_seen = getattr(self.model, "batches_seen", 0) + 1
+
+    clf = MLPClassifier((4,), epochs=2, batch_size=5, early_stopping=False,
+                        callbacks=[CountBatches()], random_state=0).fit(X, y)
+    assert clf.model_.batches_seen == 2 * 30
+
+
+def test_sparse_input_is_densified_one_batch_at_a_time():
+    rng = np.random.RandomState(0)
+    n, d = 4000, 40000  # 640 MB as a dense float32 matrix
+    X = sp.random(n, d, density=2e-4, format="csr", random_state=rng,
+                  dtype=np.float32)
+    y = (np.asarray(X[:, :200].sum(axis=1)).ravel() > 0).astype(int)
+    clf = MLPClassifier((4,), epochs=1, batch_size=64, random_state=0)
+    tracemalloc.start()
+    try:
+        clf.fit(X, y)
+        proba = clf.predict_proba(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert proba.shape == (n, 2)
+    assert peak < 0.25 * n * d * 4  # a whole dense copy would be 4x this
+    dense = np.asarray(X[:50].toarray())
+    np.testing.assert_allclose(clf.predict_proba(X[:50]), clf.predict_proba(dense),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_predict_batch_size_is_honoured(blobs):
+    X, y = blobs
+
+    def build(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(meta["n_classes_"],
+                                                    activation="softmax")])
+
+    clf = KerasClassifier(build, epochs=1, predict__batch_size=1,
+                          random_state=0).fit(X, y)
+    one_by_one = clf.predict_proba(X[:7])
+    rows = np.vstack([clf.set_params(predict__batch_size=64).predict_proba(X[i:i + 1])
+                      for i in range(7)])
+    np.testing.assert_array_equal(one_by_one, rows)
+
+
+def test_regressor_fits_in_threads_match_serial():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 3)).astype(np.float32)
+    y = X @ [1.0, -2.0, 0.5]
+
+    def make(seed):
+        return MLPRegressor((8,), epochs=5, dropout=0.1, random_state=seed)
+
+    serial = [make(s).fit(X, y).predict(X) for s in (3, 4)]
+    out = {}
+    threads = [threading.Thread(target=lambda s=s: out.__setitem__(
+        s, make(s).fit(X, y).predict(X))) for s in (3, 4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    np.testing.assert_array_equal(out[3], serial[0])
+    np.testing.assert_array_equal(out[4], serial[1])
