@@ -1,5 +1,6 @@
 """Ready-made estimators against scikit-learn's own MLP, on real datasets."""
 
+import numpy as np
 import pytest
 from sklearn.base import is_classifier
 from sklearn.model_selection import train_test_split
@@ -23,10 +24,16 @@ def test_accuracy_matches_sklearn_mlp_within_one_point(dataset, request):
     assert our_acc >= ref_acc - 0.01, (our_acc, ref_acc)
 
 
-def test_defaults_match_the_documented_api():
-    params = MLPClassifier().get_params()
-    assert params["hidden_layer_sizes"] == (100,)
-    assert params["optimizer"] == "adam" and params["learning_rate"] == 1e-3
-    assert params["epochs"] == 200 and params["early_stopping"] is True
-    assert params["validation_fraction"] == 0.1 and params["patience"] == 10
-    assert is_classifier(MLPClassifier())
+def test_defaults_train_the_documented_network(cancer):
+    X, y = cancer
+    clf = MLPClassifier(random_state=0).fit(X, y)
+    hidden = [layer.units for layer in clf.model_.layers[1:]]
+    assert hidden == [100, 1]  # one hidden layer of 100, a sigmoid output
+    optimizer = clf.model_.optimizer
+    assert type(optimizer).__name__ == "Adam"
+    assert float(optimizer.learning_rate) == pytest.approx(1e-3)
+    # early stopping on by default: 10% held out, stops well before 200 epochs
+    assert "val_loss" in clf.history_ and clf.n_iter_ < 200
+    steps = int(optimizer.iterations) / clf.n_iter_
+    assert steps == np.ceil((len(X) - np.ceil(0.1 * len(X))) / 32)
+    assert is_classifier(clf)

@@ -207,3 +207,25 @@ def test_transfer_errors(images, tmp_path):
         TransferClassifier(str(tmp_path / "none.keras")).fit(X[:20], y[:20])
     with pytest.raises(TypeError, match=r"must return a keras\.Model"):
         TransferClassifier(lambda: "model").fit(X[:20], y[:20])
+
+
+def test_the_base_model_is_read_once_per_fit_and_not_when_checking(images,
+                                                                    pretrained):
+    from sklearn.base import clone
+
+    X, y = images
+    base, _ = pretrained
+    calls = []
+
+    def load_base():
+        calls.append(1)
+        return base
+
+    clf = TransferClassifier(load_base, head_layer_sizes=(8,), epochs=1,
+                             random_state=0)
+    clone(clf).set_params(dropout=0.2).get_params()
+    assert calls == []  # checking and cloning parameters loads nothing
+    clf.fit(X[:60], y[:60])
+    assert len(calls) == 1
+    clf.fit(X[:60], y[:60])
+    assert len(calls) == 2

@@ -173,3 +173,18 @@ def test_plain_pickle_still_works(fitted):
     pipe, X = fitted
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(pipe)).predict(X),
                                   pipe.predict(X))
+
+
+def test_saved_files_get_the_usual_mode(fitted, tmp_path):
+    pipe, _ = fitted
+    old = os.umask(0o022)
+    try:
+        save(pipe, tmp_path / "new.skdeep")
+        joblib.dump(pipe, tmp_path / "reference.joblib")
+    finally:
+        os.umask(old)
+    mode = os.stat(tmp_path / "new.skdeep").st_mode & 0o777
+    assert mode == os.stat(tmp_path / "reference.joblib").st_mode & 0o777 == 0o644
+    os.chmod(tmp_path / "new.skdeep", 0o600)  # a file the user locked down
+    save(pipe, tmp_path / "new.skdeep")
+    assert os.stat(tmp_path / "new.skdeep").st_mode & 0o777 == 0o600

@@ -22,7 +22,12 @@ def search(blobs):
 def test_plot_param_effect_numeric_and_categorical(search):
     ax = plot_param_effect(search, "learning_rate")
     assert ax.get_xlabel() == "model__learning_rate"
-    assert len(ax.collections) + len(ax.lines) > 0
+    # one point per candidate at (learning rate, mean test score)
+    points = np.asarray(ax.lines[0].get_xydata())
+    results = search.cv_results_
+    expected = sorted(zip(np.asarray(results["param_model__learning_rate"], float),
+                          results["mean_test_score"], strict=True))
+    np.testing.assert_allclose(sorted(map(tuple, points)), expected)
     ax = plot_param_effect(search, "model__activation")
     assert sorted(t.get_text() for t in ax.get_xticklabels()) == ["relu", "tanh"]
     with pytest.raises(ValueError, match="'units' is not a searched parameter"):
