@@ -11,6 +11,9 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import column_or_1d
 
 from ._compat import StrOptions
+from ._docs import ATTR_DOC as _ATTR_DOC
+from ._docs import CLASS_WEIGHT_DOC as _CLASS_WEIGHT_DOC
+from ._docs import TRAINING_DOC as _TRAINING_DOC
 from ._wrapper import RoutedParamsMixin
 from .base import BaseKerasEstimator
 
@@ -248,7 +251,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
 
 
 class KerasClassifier(RoutedParamsMixin, BaseKerasClassifier):
-    """Scikit-learn classifier around a Keras network you bring.
+    __doc__ = f"""Scikit-learn classifier around a Keras network you bring.
 
     Parameters
     ----------
@@ -265,37 +268,8 @@ class KerasClassifier(RoutedParamsMixin, BaseKerasClassifier):
         ``None`` picks binary or sparse categorical cross-entropy from the
         target and the output layer. ``loss__<name>`` routes arguments to it.
     metrics : list, default=None
-        Keras metrics reported in ``history_``.
-    optimizer : str, keras optimizer class or instance, default="adam"
-        ``"sgd"``, ``"adam"``, ``"adamw"``, ``"nadam"``, ``"rmsprop"``,
-        ``"adagrad"``; ``optimizer__<name>`` routes arguments to it.
-    learning_rate : float, default=1e-3
-    momentum : float, default=0.0
-        For ``"sgd"`` and ``"rmsprop"``.
-    lr_schedule : {"constant", "exponential", "step", "cosine", "plateau"}, \
-default="constant"
-    lr_decay : float, default=0.5
-        Decay factor of the exponential, step and plateau schedules.
-    batch_size : int, default=32
-    epochs : int, default=200
-        Maximum number of epochs.
-    early_stopping : bool, default=True
-        Hold out ``validation_fraction`` of the training rows (stratified) and
-        stop when the validation loss has not improved by ``tol`` for
-        ``patience`` epochs, keeping the best weights. With ``False``,
-        training stops on the training loss instead, like scikit-learn's MLP.
-    validation_fraction : float, default=0.1
-    patience : int, default=10
-    tol : float, default=1e-4
-    class_weight : dict or "balanced", default=None
-    random_state : int, RandomState instance or None, default=None
-        Seeds weights, shuffling, dropout and the validation split.
-    verbose : int, default=0
-        Keras's progress output.
-    warm_start : bool, default=False
-        Continue from the fitted network on the next ``fit``.
-    callbacks : list of keras callbacks, default=None
-        Copied for each fit.
+        Keras metrics reported in ``history_`` (``"val_"`` prefixed on the
+        validation rows).{_TRAINING_DOC}{_CLASS_WEIGHT_DOC}
     **kwargs
         Routed parameters: ``model__``, ``optimizer__``, ``loss__``,
         ``fit__``, ``compile__``, ``predict__``; plain names go to the build
@@ -303,14 +277,8 @@ default="constant"
 
     Attributes
     ----------
-    model_ : keras.Model
-    history_ : dict of lists
-    n_iter_ : int
-    classes_ : ndarray
-    n_outputs_ : int
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
-        Only when X had string column names.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (label indices for multilabel targets).{_ATTR_DOC}
 
     See Also
     --------

@@ -6,6 +6,11 @@ from numbers import Integral, Real
 import numpy as np
 
 from ._compat import Interval, StrOptions, validate_data
+from ._docs import ARCH_DOC as _ARCH_DOC
+from ._docs import ATTR_DOC as _ATTR_DOC
+from ._docs import CLASS_WEIGHT_DOC as _CLASS_WEIGHT_DOC
+from ._docs import LAYER_DOC as _LAYER_DOC
+from ._docs import TRAINING_DOC as _TRAINING_DOC
 from .architectures import (
     AUGMENTATIONS,
     build_cnn,
@@ -32,19 +37,25 @@ _MLP_CONSTRAINTS = {
 }
 
 
+def _layer_sizes(est, param):
+    """The layer sizes in parameter ``param`` as a list of positive ints."""
+    given = getattr(est, param)
+    sizes = [given] if isinstance(given, Integral) else list(given)
+    if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0
+               for s in sizes):
+        raise ValueError(
+            f"The {param!r} parameter of {type(est).__name__} must be a sequence "
+            f"of positive integers, e.g. (64, 32). Got {given!r} instead."
+        )
+    return sizes
+
+
 def _check_architecture(est, sizes_param="hidden_layer_sizes"):
     """Checks that parameter constraints cannot express."""
     import keras
 
     name = type(est).__name__
-    given = getattr(est, sizes_param)
-    sizes = [given] if isinstance(given, Integral) else list(given)
-    if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0
-               for s in sizes):
-        raise ValueError(
-            f"The {sizes_param!r} parameter of {name} must be a sequence "
-            f"of positive integers, e.g. (64, 32). Got {given!r} instead."
-        )
+    sizes = _layer_sizes(est, sizes_param)
     for param in ("activation", "kernel_initializer"):
         value = getattr(est, param)
         # resolved with a seed: an unseeded initializer would draw one from
@@ -63,83 +74,44 @@ def _check_architecture(est, sizes_param="hidden_layer_sizes"):
     return sizes
 
 
-_TRAINING_DOC = """
-    optimizer : {"adam", "sgd", "rmsprop", "adagrad", "adamw", "nadam"} or \
-keras optimizer, default="adam"
-        An optimizer instance is copied at each fit, never trained in place.
-    learning_rate : float, default=1e-3
-        Initial learning rate.
-    momentum : float, default=0.0
-        Momentum of ``"sgd"`` and ``"rmsprop"``.
-    lr_schedule : {"constant", "exponential", "step", "cosine", "plateau"}, \
-default="constant"
-        ``"exponential"`` multiplies the rate by ``lr_decay`` every epoch,
-        ``"step"`` every ``epochs // 4`` epochs; ``"cosine"`` decays it to 0
-        over ``epochs``; ``"plateau"`` multiplies it by ``lr_decay`` when the
-        monitored loss stalls for ``patience // 2`` epochs.
-    lr_decay : float, default=0.5
-    batch_size : int, default=32
-    epochs : int, default=200
-        Maximum number of passes over the training data.
-    early_stopping : bool, default=True
-        Hold out ``validation_fraction`` of the rows given to ``fit``
-        (stratified for classifiers, seeded by ``random_state``) and stop when
-        the validation loss has not improved by ``tol`` for ``patience``
-        epochs, restoring the best weights. With ``False``, stop when the
-        training loss stalls, as scikit-learn's MLP does.
-    validation_fraction : float, default=0.1
-    patience : int, default=10
-    tol : float, default=1e-4
-    random_state : int, RandomState instance or None, default=None
-        Seeds the weights, shuffling, dropout and validation split. The same
-        integer gives identical predictions, in any process.
-    verbose : int, default=0
-        Keras's per-epoch progress output.
-    warm_start : bool, default=False
-        Continue training the fitted network on the next ``fit``.
-    callbacks : list of keras callbacks, default=None
-        Extra callbacks, copied for each fit."""
-
-_ARCH_DOC = """
-    hidden_layer_sizes : sequence of int, default=(100,)
-        Units of each hidden layer.
-    activation : str, default="relu"
-        Any Keras activation: ``"relu"``, ``"tanh"``, ``"gelu"``, ...
-    dropout : float, default=0.0
-        Dropout rate after each hidden layer (training only).
-    batch_norm : bool, default=False
-        Batch normalisation before each hidden activation.
-    l1 : float, default=0.0
-        L1 penalty on every kernel.
-    l2 : float, default=0.0
-        L2 penalty on every kernel.
-    kernel_initializer : str, default="glorot_uniform"
-        Any Keras initializer name."""
-
-_ATTR_DOC = """
-    model_ : keras.Model
-        The trained network.
-    history_ : dict of str to list of float
-        Per-epoch ``loss`` (and ``val_loss``, metrics).
-    n_iter_ : int
-        Epochs run by the last fit.
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
-        Only when X had string column names.
-    n_outputs_ : int"""
-
-
 class MLPClassifier(BaseKerasClassifier):
     __doc__ = f"""Multi-layer perceptron classifier trained with Keras.
 
-    A drop-in for :class:`sklearn.neural_network.MLPClassifier` with Keras's
-    optimizers, schedules, dropout and batch normalisation. Binary,
-    multiclass (any label type) and multilabel-indicator targets.
+    Follows the conventions of :class:`sklearn.neural_network.MLPClassifier`
+    (``hidden_layer_sizes``, ``activation``, ``batch_size``, ``early_stopping``,
+    ``validation_fraction``, ``random_state``, ``warm_start``, ``partial_fit``)
+    and adds Keras's optimizers, learning-rate schedules, dropout, batch
+    normalisation and L1/L2 penalties. It is not a drop-in replacement: some
+    names and meanings differ (see the table below). Binary, multiclass (any
+    label type) and multilabel-indicator targets.
+
+    ===============================  ========================================
+    scikit-learn ``MLPClassifier``   skdeep ``MLPClassifier``
+    ===============================  ========================================
+    ``solver="adam"``                ``optimizer="adam"`` (also ``"sgd"``,
+                                     ``"rmsprop"``, ``"adagrad"``, ...)
+    ``learning_rate_init=0.001``     ``learning_rate=1e-3``
+    ``learning_rate="adaptive"``     ``lr_schedule="plateau"`` (and
+                                     ``"exponential"``, ``"step"``,
+                                     ``"cosine"``)
+    ``max_iter=200``                 ``epochs=200``
+    ``alpha=1e-4`` (L2 on weights)   ``l2=0.0`` (a Keras penalty added to the
+                                     loss), plus ``l1``
+    ``n_iter_no_change=10``          ``patience=10``
+    ``early_stopping=False``         ``early_stopping=True``, on the
+                                     validation *loss* (scikit-learn uses the
+                                     validation accuracy)
+    ``momentum=0.9`` (sgd)           ``momentum=0.0``
+    ``loss_curve_``                  ``history_["loss"]`` (and
+                                     ``history_["val_loss"]``)
+    ``n_iter_``                      ``n_iter_`` (epochs run, over all
+                                     warm-start and ``partial_fit`` calls)
+    ``coefs_``, ``intercepts_``      ``model_`` (the ``keras.Model``;
+                                     ``model_.get_weights()``)
+    ===============================  ========================================
 
     Parameters
-    ----------{_ARCH_DOC}{_TRAINING_DOC}
-    class_weight : dict or "balanced", default=None
-        Weights per class, multiplied into ``sample_weight``.
+    ----------{_ARCH_DOC}{_TRAINING_DOC}{_CLASS_WEIGHT_DOC}
 
     Attributes
     ----------
@@ -409,24 +381,24 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
     conv_filters : sequence of int, default=(32, 64)
         Filters of each conv block (Conv2D + activation + max pooling).
     kernel_size : int, default=3
+        Height and width of the convolution kernels ("same" padding).
     pool_size : int, default=2
+        Height and width of the max pooling after each conv block.
     dense_layer_sizes : sequence of int, default=(128,)
         Dense layers after the conv blocks.
     input_shape : tuple of int, default=None
         Image shape for flat rows.
     augmentation : sequence of str, default=()
         Any of ``"flip"``, ``"rotation"``, ``"zoom"``, ``"translation"``:
-        random transformations applied while training only.
-    activation, dropout, batch_norm, l1, l2, kernel_initializer
-        As in :class:`MLPClassifier`; ``dropout`` applies to the dense
-        layers.{_TRAINING_DOC}
-    class_weight : dict or "balanced", default=None
+        random transformations applied while training only.{_LAYER_DOC}\
+{_TRAINING_DOC}{_CLASS_WEIGHT_DOC}
 
     Attributes
     ----------
     image_shape_ : tuple
         The (h, w, c) shape the network takes.
-    classes_ : ndarray{_ATTR_DOC}
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.{_ATTR_DOC}
 
     Examples
     --------
@@ -579,22 +551,41 @@ class TransferClassifier(_ImageInputMixin, BaseKerasClassifier):
     trainable_layers : int, default=0
         Top layers of the base unfrozen in the fine-tuning phase.
     head_layer_sizes : sequence of int, default=(128,)
+        Units of the dense layers of the new head.
     dropout : float, default=0.5
         Dropout after each head layer.
     fine_tune_epochs : int, default=0
+        Epochs of the fine-tuning phase (0: no fine-tuning).
     fine_tune_learning_rate : float, default=1e-5
+        Learning rate of the fine-tuning phase (small, so the pretrained
+        features are adjusted rather than destroyed).
     input_shape : tuple of int, default=None
         Shape to reshape flat rows to; by default the base's input shape.
     activation : str, default="relu"
         Activation of the head layers.
     l2 : float, default=0.0
-        L2 penalty on the head.{_TRAINING_DOC}
-    class_weight : dict or "balanced", default=None
+        L2 penalty on the head.{_TRAINING_DOC}{_CLASS_WEIGHT_DOC}
 
     Attributes
     ----------
     image_shape_ : tuple
-    classes_ : ndarray{_ATTR_DOC}
+        The (h, w, c) shape the network takes.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.{_ATTR_DOC}
+
+    Examples
+    --------
+    >>> import keras
+    >>> from sklearn.datasets import load_digits
+    >>> from skdeep import TransferClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> base = keras.Sequential([keras.Input((8, 8, 1)),
+    ...                          keras.layers.Conv2D(4, 3, activation="relu"),
+    ...                          keras.layers.Flatten()])  # a pretrained net
+    >>> clf = TransferClassifier(base, head_layer_sizes=(16,), input_shape=(8, 8),
+    ...                          epochs=2, random_state=0).fit(X / 16, y)
+    >>> clf.predict(X[:3] / 16).shape
+    (3,)
     """
 
     _parameter_constraints: dict = {
@@ -672,12 +663,7 @@ class TransferClassifier(_ImageInputMixin, BaseKerasClassifier):
                 "TransferClassifier needs base_model=<a pretrained keras.Model, a "
                 "path to a .keras file, or a function returning a model>."
             )
-        sizes = _as_sizes(self.head_layer_sizes)
-        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
-            raise ValueError(
-                "The 'head_layer_sizes' parameter of TransferClassifier must be a "
-                f"sequence of positive integers. Got {self.head_layer_sizes!r}."
-            )
+        _layer_sizes(self, "head_layer_sizes")
 
     def _fresh_base(self):
         """A fresh copy of the pretrained network, loaded once per fit."""

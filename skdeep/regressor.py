@@ -7,6 +7,8 @@
 import numpy as np
 from sklearn.base import RegressorMixin
 
+from ._docs import ATTR_DOC as _ATTR_DOC
+from ._docs import TRAINING_DOC as _TRAINING_DOC
 from ._wrapper import RoutedParamsMixin
 from .base import BaseKerasEstimator
 
@@ -70,11 +72,40 @@ class BaseKerasRegressor(RegressorMixin, BaseKerasEstimator):
 
 
 class KerasRegressor(RoutedParamsMixin, BaseKerasRegressor):
-    """Scikit-learn regressor around a Keras network you bring.
+    __doc__ = f"""Scikit-learn regressor around a Keras network you bring.
 
-    Parameters are those of :class:`skdeep.KerasClassifier` without
-    ``class_weight``; ``loss=None`` means mean squared error. The output
-    layer must have ``meta["n_outputs_"]`` units.
+    Single and multi-output targets; the output layer must have
+    ``meta["n_outputs_"]`` units. ``y`` is passed to the network as it is
+    (no scaling).
+
+    Parameters
+    ----------
+    model : keras.Model or callable, default=None
+        The network, or a function returning it. A function may take any of
+        ``meta`` (dict with ``n_features_in_``, ``target_type_``,
+        ``n_outputs_``), ``compile_kwargs`` and its own arguments, given to
+        the estimator as ``model__<name>=value`` (or as plain keyword
+        arguments, as in scikeras). A ``keras.Model`` is cloned at each fit,
+        so every fit starts from fresh weights and the object you passed is
+        never trained. A network the function compiles itself is trained as
+        compiled.
+    loss : str or keras.losses.Loss, default=None
+        ``None`` means mean squared error. ``loss__<name>`` routes arguments
+        to it.
+    metrics : list, default=None
+        Keras metrics reported in ``history_`` (``"val_"`` prefixed on the
+        validation rows).{_TRAINING_DOC}
+    **kwargs
+        Routed parameters: ``model__``, ``optimizer__``, ``loss__``,
+        ``fit__``, ``compile__``, ``predict__``; plain names go to the build
+        function.
+
+    Attributes
+    ----------{_ATTR_DOC}
+
+    See Also
+    --------
+    skdeep.MLPRegressor : a ready-made network with flat hyperparameters.
 
     Examples
     --------

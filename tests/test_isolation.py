@@ -205,3 +205,25 @@ def test_regressor_fits_in_threads_match_serial():
         t.join()
     np.testing.assert_array_equal(out[3], serial[0])
     np.testing.assert_array_equal(out[4], serial[1])
+
+
+def test_random_state_none_follows_numpys_global_seed_like_scikit_learn(blobs):
+    X, y = blobs
+    outs = []
+    for _ in range(2):
+        np.random.seed(5)
+        outs.append(MLPClassifier(**FAST).fit(X, y).predict_proba(X))
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_reuse_off_keeps_nothing(monkeypatch, blobs):
+    from skdeep._loop import cache_info
+
+    X, y = blobs
+    skdeep.clear_cache()
+    monkeypatch.setenv("SKDEEP_REUSE_NETWORKS", "0")
+    MLPClassifier(**FAST, random_state=0).fit(X, y)
+    assert cache_info()["trainers"] == 0
+    monkeypatch.setenv("SKDEEP_REUSE_NETWORKS", "maybe")
+    with pytest.raises(ValueError, match="SKDEEP_REUSE_NETWORKS='maybe' is not"):
+        MLPClassifier(**FAST, random_state=0).fit(X, y)

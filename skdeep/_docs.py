@@ -1,0 +1,105 @@
+"""numpydoc fragments shared by the estimators' docstrings.
+
+Every estimator documents every parameter; the training parameters and
+fitted attributes are the same everywhere, so their text is written once.
+"""
+
+__all__ = ["ARCH_DOC", "ATTR_DOC", "CLASS_WEIGHT_DOC", "LAYER_DOC", "TRAINING_DOC"]
+
+TRAINING_DOC = """
+    optimizer : {"adam", "sgd", "rmsprop", "adagrad", "adamw", "nadam"} or \
+keras optimizer, default="adam"
+        The optimizer, by name or as a Keras optimizer class or instance. An
+        instance is copied at each fit, never trained in place.
+    learning_rate : float, default=1e-3
+        Initial learning rate (an instance passed as ``optimizer`` keeps its
+        own).
+    momentum : float, default=0.0
+        Momentum of ``"sgd"`` and ``"rmsprop"``; ignored by the others.
+    lr_schedule : {"constant", "exponential", "step", "cosine", "plateau"}, \
+default="constant"
+        How the learning rate changes: ``"exponential"`` multiplies it by
+        ``lr_decay`` every epoch (smoothly, step by step), ``"step"`` every
+        ``epochs // 4`` epochs; ``"cosine"`` decays it to 0 over ``epochs``;
+        ``"plateau"`` multiplies it by ``lr_decay`` when the monitored loss
+        has not improved by ``tol`` for ``patience // 2`` epochs.
+    lr_decay : float, default=0.5
+        Factor of the ``"exponential"``, ``"step"`` and ``"plateau"``
+        schedules, in (0, 1].
+    batch_size : int, default=32
+        Rows per gradient step (capped at the number of training rows). The
+        last batch of an epoch may be smaller: an epoch is exactly one pass.
+    epochs : int, default=200
+        Maximum number of passes over the training data.
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the rows given to ``fit``
+        (stratified for classifiers, seeded by ``random_state``) and stop when
+        the validation loss has not improved by ``tol`` for ``patience``
+        epochs, restoring the weights of the best epoch. With ``False``, all
+        rows train and training stops when the training loss stalls, as
+        scikit-learn's MLP does. ``partial_fit`` needs ``False``.
+    validation_fraction : float, default=0.1
+        Share of the rows held out for early stopping, in (0, 1).
+    patience : int, default=10
+        Epochs without an improvement of ``tol`` before training stops.
+    tol : float, default=1e-4
+        Smallest decrease of the monitored loss that counts as an
+        improvement.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the shuffling of every epoch, dropout and the
+        validation split. The same integer gives identical predictions, in
+        any process and in concurrent threads; a fit with an integer seed
+        changes no global random generator. ``None`` draws the fit's seed
+        from NumPy's global generator, as scikit-learn's estimators do.
+    verbose : int, default=0
+        ``> 0`` prints one line per epoch (loss, validation loss).
+    warm_start : bool, default=False
+        On the next ``fit``, continue training the fitted network instead of
+        building a new one. Changed training parameters take effect (with a
+        new optimizer); changing an architecture parameter raises.
+    callbacks : list of keras callbacks, default=None
+        Extra Keras callbacks, copied for each fit. With callbacks, training
+        runs through ``keras.Model.fit`` one batch per step, so batch-level
+        callbacks see every batch (slower than skdeep's compiled loop)."""
+
+CLASS_WEIGHT_DOC = """
+    class_weight : dict or "balanced", default=None
+        Weight of each class, multiplied into ``sample_weight``:
+        ``{label: weight}``, or ``"balanced"`` for weights inversely
+        proportional to the class frequencies."""
+
+LAYER_DOC = """
+    activation : str or callable, default="relu"
+        Activation of the hidden layers: any Keras activation (``"relu"``,
+        ``"tanh"``, ``"gelu"``, ...).
+    dropout : float, default=0.0
+        Dropout rate after each hidden layer (training only).
+    batch_norm : bool, default=False
+        Batch normalisation before each hidden activation.
+    l1 : float, default=0.0
+        L1 penalty on every kernel.
+    l2 : float, default=0.0
+        L2 penalty on every kernel.
+    kernel_initializer : str, default="glorot_uniform"
+        Any Keras initializer name (``"he_normal"``, ...), seeded by
+        ``random_state``."""
+
+ARCH_DOC = """
+    hidden_layer_sizes : sequence of int, default=(100,)
+        Units of each hidden layer.""" + LAYER_DOC
+
+ATTR_DOC = """
+    model_ : keras.Model
+        The trained network (compiled, with its optimizer's state).
+    history_ : dict of str to list of float
+        Per-epoch ``loss`` (and ``val_loss``, metrics), over all calls of a
+        warm start or ``partial_fit``.
+    n_iter_ : int
+        Epochs run, over all calls of a warm start or ``partial_fit``.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Feature names seen in ``fit``; only when X had string column names.
+    n_outputs_ : int
+        Outputs of the network's target (1 for binary and multiclass
+        targets, the number of labels or target columns otherwise)."""
