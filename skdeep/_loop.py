@@ -32,7 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LoopSpec", "cache_info", "clear_cache", "forward", "model_key", "train"]
+__all__ = ["LoopSpec", "architecture_key", "cache_info", "clear_cache", "forward",
+           "train"]
 
 # Trainers kept per process, and their total size: templates of the networks
 # of a search are small; a large network is traced again rather than kept.
@@ -54,12 +55,35 @@ def _reuse_enabled():
 
 
 # ----------------------------------------------------------------- keys
-def _strip_seeds(obj):
-    if isinstance(obj, dict):
-        return {k: _strip_seeds(v) for k, v in obj.items() if k != "seed"}
-    if isinstance(obj, (list, tuple)):
-        return [_strip_seeds(v) for v in obj]
-    return obj
+def _plain(value):
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def architecture_key(estimator, meta, input_shape):
+    """A string naming the network an estimator builds, or None.
+
+    skdeep's builders are deterministic functions of the estimator's class,
+    its architecture parameters and the fitted metadata, so those name the
+    network (its seeds aside). None when a parameter is not plain data (a
+    callable activation, an initializer object): such networks are trained
+    by ``keras.Model.fit``.
+    """
+    import keras
+
+    params = estimator._architecture_params()
+    if not all(_plain(v) for v in params.values()):
+        return None
+    meta = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in meta.items()
+            if k in ("n_features_in_", "n_outputs_", "target_type_", "n_classes_")}
+    return json.dumps({
+        "estimator": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+        "params": {k: list(v) if isinstance(v, tuple) else v
+                   for k, v in params.items()},
+        "meta": meta, "input": list(input_shape),
+        "backend": keras.backend.backend(), "floatx": keras.config.floatx(),
+    }, sort_keys=True)
 
 
 def _only_keras_objects(obj):
@@ -81,51 +105,27 @@ def _only_keras_objects(obj):
     return isinstance(obj, (str, int, float, bool, type(None)))
 
 
-def model_key(model):
-    """A string naming ``model``'s computation (seeds aside), or None.
-
-    None for networks that contain anything but Keras's own classes: a user
-    layer or function may hold state that its config does not show.
-    """
-    import keras
-
-    try:
-        config = keras.saving.serialize_keras_object(model)
-    except Exception:  # anything Keras cannot serialize is not cached
-        return None
-    if not _only_keras_objects(config):
-        return None
-    config = {k: v for k, v in config.items() if k != "compile_config"}
-    parts = {"backend": keras.backend.backend(), "floatx": keras.config.floatx(),
-             "model": _strip_seeds(config)}
-    return json.dumps(parts, sort_keys=True, default=str)
-
-
 def _optimizer_key(optimizer):
-    import keras
+    """The optimizer's class and settings (its learning rate aside), or None.
 
-    config = keras.saving.serialize_keras_object(optimizer)
+    Built from ``get_config``: ``keras.saving.serialize_keras_object`` would
+    import TensorFlow even on the JAX backend.
+    """
+    cls = type(optimizer)
+    if not cls.__module__.startswith("keras"):
+        return None
+    config = optimizer.get_config()
+    if not isinstance(config.get("learning_rate"), float) or config.get("use_ema"):
+        return None  # schedules are computed in the loop; EMA is not supported
+    config = {k: v for k, v in config.items() if k not in ("name", "learning_rate")}
     if not _only_keras_objects(config):
         return None
-    inner = config.get("config", {})
-    if not isinstance(inner.get("learning_rate"), float) or inner.get("use_ema"):
-        return None  # schedules are computed in the loop; EMA is not supported
-    inner = {k: v for k, v in inner.items() if k not in ("name", "learning_rate")}
-    return json.dumps({"class": config.get("class_name"), "config": inner},
-                      sort_keys=True, default=str)
+    return json.dumps({"class": cls.__qualname__, "config": config}, sort_keys=True)
 
 
 def _loss_key(loss):
-    import keras
-
-    if isinstance(loss, str):
-        return json.dumps(loss)
-    try:
-        config = keras.saving.serialize_keras_object(loss)
-    except Exception:
-        return None
-    return json.dumps(config, sort_keys=True, default=str) if _only_keras_objects(
-        config) else None
+    """Losses are given by name to the compiled loop (skdeep's defaults)."""
+    return json.dumps(loss) if isinstance(loss, str) else None
 
 
 # ------------------------------------------------------------- the loop
@@ -180,6 +180,12 @@ class _TFTrainer:
         y = tf.TensorSpec((None, *y_shape), y_dtype)
         w = tf.TensorSpec((None,), tf.float32)
         i32, i64, f32 = (tf.TensorSpec((), d) for d in (tf.int32, tf.int64, tf.float32))
+        # autograph converts only the loop itself: Keras's layers and
+        # optimizers need no conversion (it would double the tracing time)
+        plain = tf.autograph.experimental.do_not_convert
+        self._batch_loss = plain(self._batch_loss)
+        self._regularization = plain(self._regularization)
+        self._apply = plain(self.optimizer.apply)
         self._fn = tf.function(self._run, input_signature=[
             x, y, w, x, y, w, i64, i64, i32, i32, i32, f32, f32, f32, i32])
 
@@ -227,7 +233,7 @@ class _TFTrainer:
              patience, tol, lr0, decay, schedule_epochs):
         import tensorflow as tf
 
-        spec, model, opt = self.spec, self.model, self.optimizer
+        spec, model = self.spec, self.model
         variables = model.trainable_variables
         n = tf.shape(X)[0]
         steps = (n + batch_size - 1) // batch_size
@@ -254,7 +260,7 @@ class _TFTrainer:
                     loss = self._batch_loss(tf.gather(X, index), tf.gather(y, index),
                                             tf.gather(sw, index), True)[0]
                     loss += self._regularization()
-                opt.apply(tape.gradient(loss, variables), variables)
+                self._apply(tape.gradient(loss, variables), variables)
                 total += loss * tf.cast(tf.shape(index)[0], tf.float32)
             train_loss = total / tf.cast(n, tf.float32)
             losses = losses.write(epoch, train_loss)
@@ -420,22 +426,19 @@ def cache_info():
     return _CACHE.info()
 
 
-def _template(model):
-    import keras
+def train(model, arch, make_template, data, validation, spec, args):
+    """Run a whole fit of compiled ``model`` in one call.
 
-    return keras.models.clone_model(model)
-
-
-def train(model, arch, data, validation, spec, args):
-    """Run a whole fit of compiled ``model`` (``model_key`` ``arch``) in one call.
-
-    ``data`` is ``(X, y, sample_weight)`` (float32, target, float32 weights),
-    ``validation`` the same or None. Returns the history dict, or None if the
-    network cannot use the compiled loop (then use ``keras.Model.fit``).
+    ``arch`` is its :func:`architecture_key`; ``make_template()`` builds
+    another network like it (for the cache). ``data`` is ``(X, y,
+    sample_weight)`` (float32, target, float32 weights), ``validation`` the
+    same or None. Returns the history dict, or None if the network cannot use
+    the compiled loop (then use ``keras.Model.fit``).
     """
     import keras
 
-    if keras.backend.backend() != "tensorflow":
+    backend = keras.backend.backend()
+    if backend not in ("tensorflow", "jax"):
         return None
     opt_key = _optimizer_key(model.optimizer)
     loss_key = _loss_key(model.loss)
@@ -443,10 +446,17 @@ def train(model, arch, data, validation, spec, args):
         return None
     X, y, _ = data
     key = (arch, opt_key, loss_key, spec, X.shape[1:], y.shape[1:], str(y.dtype))
+    if backend == "jax":  # XLA compiles for one batch shape
+        key += (int(args["batch_size"]),)
     reuse = _reuse_enabled()
     trainer = _CACHE.checkout(key) if reuse else None
-    if trainer is None:
-        trainer = _TFTrainer(_template(model), model.optimizer, model.loss, spec,
+    if trainer is None and backend == "jax":
+        from ._loop_jax import JaxTrainer
+
+        trainer = JaxTrainer(make_template(), model.optimizer, model.loss, spec,
+                             args["batch_size"])
+    elif trainer is None:
+        trainer = _TFTrainer(make_template(), model.optimizer, model.loss, spec,
                              X.shape[1:], y.shape[1:], y.dtype)
     history = trainer.run(model, data, validation, args)
     if reuse:  # a trainer whose run raised is not trusted again
@@ -454,6 +464,12 @@ def train(model, arch, data, validation, spec, args):
     return history
 
 
-def forward(model, key):
-    """The cached forward pass for ``model`` (whose ``model_key`` is ``key``)."""
-    return _CACHE.forward(key, lambda: _Forward(_template(model)))
+def forward(key, make_template):
+    """The cached forward pass for networks of :func:`architecture_key` ``key``."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        from ._loop_jax import JaxForward
+
+        return _CACHE.forward(key, lambda: JaxForward(make_template()))
+    return _CACHE.forward(key, lambda: _Forward(make_template()))

@@ -355,7 +355,7 @@ class BaseKerasEstimator(BaseEstimator):
             return model
         self._engine = "keras"
         if self._uses_compiled_loop(X):
-            self._network_key = _loop.model_key(model)
+            self._network_key = _loop.architecture_key(self, meta, X.shape[1:])
             if self._network_key is not None:
                 self._engine = "loop"
         self._compile(model, steps, engine=self._engine)
@@ -447,7 +447,8 @@ class BaseKerasEstimator(BaseEstimator):
                 restore_best=bool(self.early_stopping and val is not None),
                 schedule=self.lr_schedule, verbose=bool(self.verbose))
             history = _loop.train(
-                model, self._network_key, (X, y, ones if sw is None else sw),
+                model, self._network_key, self._make_template,
+                (X, y, ones if sw is None else sw),
                 None if val is None else (val[0], val[1], np.ones(
                     val[0].shape[0], np.float32) if val[2] is None else val[2]),
                 spec, {"seed": seed, "epoch_offset": epoch_offset, "epochs": epochs,
@@ -529,20 +530,23 @@ class BaseKerasEstimator(BaseEstimator):
                 "'fit' with appropriate arguments before using this estimator."
             )
 
+    def _make_template(self):
+        """Another network like the fitted one (for ``skdeep._loop``'s cache)."""
+        return self._build_keras_model(self._meta(), seed=0)
+
     def _forward(self):
         """A function ``X -> network outputs`` for the fitted network.
 
-        Networks made of Keras's own layers share one traced forward pass per
-        architecture (``skdeep._loop``): a newly fitted network predicts
-        without tracing a predict function of its own.
+        skdeep's own networks share one traced forward pass per architecture
+        (``skdeep._loop``): a newly fitted network predicts without tracing a
+        predict function of its own.
         """
         import keras
 
         model = self.model_
-        if "_network_key" not in self.__dict__:
-            self._network_key = _loop.model_key(model)
-        if self._network_key is not None and keras.backend.backend() == "tensorflow":
-            fwd = _loop.forward(model, self._network_key)
+        key = self.__dict__.get("_network_key")
+        if key is not None and keras.backend.backend() in ("tensorflow", "jax"):
+            fwd = _loop.forward(key, self._make_template)
             return lambda X: fwd(model, X)
         return model.predict_on_batch
 
@@ -572,12 +576,8 @@ class BaseKerasEstimator(BaseEstimator):
         return out.reshape(out.shape[0], -1)
 
     # --------------------------------------------------------------- pickling
-    def __getstate__(self):
-        # Keras pickles its own models (``KerasSaveable.__reduce__``); the
-        # cached forward-pass key is recomputed after loading.
-        state = super().__getstate__()
-        state.pop("_network_key", None)
-        return state
+    # Keras pickles its own models (``KerasSaveable.__reduce__``): the
+    # estimator needs no pickling code of its own.
 
     # ------------------------------------------------------------------- tags
     def __sklearn_tags__(self):

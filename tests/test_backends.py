@@ -22,14 +22,35 @@ _SCRIPT = textwrap.dedent("""
     a = MLPClassifier(**params).fit(X[:1200], y[:1200])
     b = MLPClassifier(**params).fit(X[:1200], y[:1200])
     np.testing.assert_array_equal(a.predict_proba(X[1200:]), b.predict_proba(X[1200:]))
-    # a network recycled from a discarded fit trains exactly like a new one,
-    # including Keras's NumPy-driven shuffling on this backend
-    MLPClassifier(**params).fit(X[:1200], y[:1200])
+    # the compiled loop is cached: a fit on other rows reuses it, and the same
+    # seed still gives the same fit
+    from skdeep._loop import cache_info
+    assert cache_info()["trainers"] == 1
+    MLPClassifier(**params).fit(X[:1100], y[:1100])
     c = MLPClassifier(**params).fit(X[:1200], y[:1200])
+    assert cache_info()["trainers"] == 1
     np.testing.assert_array_equal(a.predict_proba(X[1200:]), c.predict_proba(X[1200:]))
+    # fits in threads equal their serial results
+    import threading
+    out = {}
+    threads = [threading.Thread(target=lambda s=s: out.__setitem__(s, MLPClassifier(
+        **dict(params, random_state=s)).fit(X[:600], y[:600]).predict_proba(X)))
+        for s in (1, 2)]
+    [t.start() for t in threads]; [t.join() for t in threads]
+    for s in (1, 2):
+        serial = MLPClassifier(**dict(params, random_state=s)).fit(X[:600], y[:600])
+        np.testing.assert_array_equal(out[s], serial.predict_proba(X))
+    # the keras.Model.fit path (user callbacks) is reproducible too
+    cb = dict(params, callbacks=[keras.callbacks.TerminateOnNaN()], epochs=3)
+    np.testing.assert_array_equal(
+        MLPClassifier(**cb).fit(X[:300], y[:300]).predict_proba(X[:50]),
+        MLPClassifier(**cb).fit(X[:300], y[:300]).predict_proba(X[:50]))
     # XLA's CPU threads follow the worker's share (OMP_NUM_THREADS=1 below)
     assert "intra_op_parallelism_threads=1" in os.environ["XLA_FLAGS"]
     assert a.score(X[1200:], y[1200:]) > 0.85, a.score(X[1200:], y[1200:])
+    # fitting and predicting never import TensorFlow (5 s) on JAX; Keras's
+    # own saving, used by pickling below, does
+    assert "tensorflow" not in sys.modules
     loaded = pickle.loads(pickle.dumps(a))
     np.testing.assert_array_equal(loaded.predict_proba(X), a.predict_proba(X))
     reg = make_tabular_pipeline(MLPRegressor((16,), epochs=20, random_state=0))
