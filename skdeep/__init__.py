@@ -21,6 +21,7 @@ _EXPORTS = {
     "results_table": "skdeep.search",
     "save": "skdeep.persistence",
     "load": "skdeep.persistence",
+    "export_onnx": "skdeep.export",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]
