@@ -161,12 +161,20 @@ class OnnxModel:
             return out.astype(str)
         return out
 
-    def predict_proba(self, X):
-        """Class probabilities, one column per class in ``classes_`` order."""
+    @property
+    def predict_proba(self):
+        """Class probabilities, one column per class in ``classes_`` order.
+
+        Classifiers only (``hasattr(model, "predict_proba")`` is False for a
+        regressor, as in scikit-learn).
+        """
         if self.kind != "classifier":
             raise AttributeError(
                 "predict_proba needs a classifier; this exported model is a "
                 "regressor. Use predict.")
+        return self._predict_proba
+
+    def _predict_proba(self, X):
         return self._run(X)[1]
 
 

@@ -33,6 +33,7 @@ _DEFAULT_OPSET = 17
 _MIN_OPSET, _MAX_OPSET = 13, 18
 
 NETWORK_FORMATS = ("keras", "saved_model", "tflite")
+QUANTIZATIONS = (None, "int8", "int8-weights")
 
 
 class _UnsupportedStep(ValueError):
@@ -562,10 +563,13 @@ def export_onnx(model, path, *, quantize=None, opset=None):
         network all go into the graph.
     path : str or path-like
         The ``.onnx`` file to write.
-    quantize : {None, "int8"}, default=None
-        ``"int8"`` applies onnxruntime's dynamic int8 quantization to the
-        weights (about 4x smaller networks; probabilities typically move by
-        less than 1e-2).
+    quantize : {None, "int8", "int8-weights"}, default=None
+        ``"int8"``: onnxruntime's dynamic int8 quantization (int8 weights,
+        activations quantized on the fly, integer matrix products).
+        ``"int8-weights"``: int8 weights only, dequantized to float32 when
+        the graph runs (standard ``DequantizeLinear``), closer to float32.
+        Both shrink the network's weights about 4x; see README "Deploying"
+        for measured accuracy.
     opset : int, default=None
         ONNX opset of the graph (13 to 18); ``None`` uses 17.
 
@@ -599,9 +603,12 @@ def export_onnx(model, path, *, quantize=None, opset=None):
     >>> (load_onnx(path).predict(X) == clf.predict(X)).all()  # doctest: +SKIP
     True
     """
-    if quantize not in (None, "int8"):
+    if quantize not in QUANTIZATIONS:
         raise ValueError(
-            f"quantize must be None or 'int8'; got {quantize!r}.")
+            f"quantize must be None, 'int8' or 'int8-weights'; got {quantize!r}. "
+            "'int8' quantizes weights and activations (smallest, fastest "
+            "matrix products); 'int8-weights' only the weights (closer to "
+            "float32).")
     if opset is None:
         opset = _DEFAULT_OPSET
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or not (
@@ -640,6 +647,8 @@ def export_onnx(model, path, *, quantize=None, opset=None):
             fh.write(onx.SerializeToString())
         if quantize == "int8":
             _quantize_int8(tmp)
+        elif quantize == "int8-weights":
+            _quantize_int8_weights(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -674,6 +683,59 @@ def _quantize_int8(path):
     quantized.producer_name = original.producer_name
     with open(path, "wb") as fh:
         fh.write(quantized.SerializeToString())
+
+
+def _quantize_int8_weights(path):
+    """Weight-only int8: each float32 weight of a MatMul / Conv becomes int8
+    plus one float32 scale per output channel, dequantized by a standard
+    ``DequantizeLinear`` node; activations stay float32.
+
+    Written with onnx.helper because onnxruntime's weight-only quantizer
+    (``MatMulNBitsQuantizer``) needs the extra package onnx-ir and emits a
+    Microsoft-only ``MatMulNBits`` op, and ``quantize_dynamic`` always
+    quantizes activations too (a larger error, see README "Deploying").
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(path)
+    graph = model.graph
+    users = {}
+    for node in graph.node:
+        for position, name in enumerate(node.input):
+            users.setdefault(name, []).append((node.op_type, position))
+    dequantize = []
+    for init in list(graph.initializer):
+        uses = users.get(init.name, [])
+        # only the weight input (position 1) of MatMul / Conv, nothing else
+        if not uses or any(use not in (("MatMul", 1), ("Conv", 1)) for use in uses):
+            continue
+        if len({op for op, _ in uses}) != 1:
+            continue
+        weights = numpy_helper.to_array(init)
+        if weights.dtype != np.float32 or weights.ndim < 2 or weights.size < 16:
+            continue
+        # output channels: MatMul B is (in, out); Conv W is (out, in, kh, kw)
+        axis = 1 if uses[0][0] == "MatMul" else 0
+        reduce = tuple(i for i in range(weights.ndim) if i != axis)
+        scale = np.abs(weights).max(axis=reduce) / 127.0
+        scale[scale == 0] = 1.0
+        shape = [1] * weights.ndim
+        shape[axis] = -1
+        quantized = np.clip(np.round(weights / scale.reshape(shape)), -127, 127)
+        graph.initializer.remove(init)
+        graph.initializer.extend([
+            numpy_helper.from_array(quantized.astype(np.int8), f"{init.name}_int8"),
+            numpy_helper.from_array(scale.astype(np.float32), f"{init.name}_scale"),
+        ])
+        dequantize.append(helper.make_node(
+            "DequantizeLinear", [f"{init.name}_int8", f"{init.name}_scale"],
+            [init.name], axis=axis, name=f"{init.name}_dequantize"))
+    for node in reversed(dequantize):
+        graph.node.insert(0, node)
+    onnx.checker.check_model(model)
+    with open(path, "wb") as fh:
+        fh.write(model.SerializeToString())
 
 
 # ------------------------------------------------------------ Keras formats

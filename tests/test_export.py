@@ -1,0 +1,430 @@
+"""ONNX export: one graph, run by onnxruntime in a process where TensorFlow
+and Keras cannot be imported, gives skdeep's labels and probabilities."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import skdeep
+from skdeep.export import export_network, export_onnx, load_onnx
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("skl2onnx")
+
+# Python code that makes importing TensorFlow or Keras (or the converters,
+# which pull them in) fail, before anything else is imported.
+BLOCKER = textwrap.dedent("""
+    import sys
+
+    class _Blocked:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in {BLOCKED!r}:
+                raise ImportError(f"{{name}} is blocked in this test")
+            return None
+
+    sys.meta_path.insert(0, _Blocked())
+""")
+NO_TF = BLOCKER.format(BLOCKED=("tensorflow", "keras", "tf2onnx", "skl2onnx"))
+
+RUN_ALL = textwrap.dedent("""
+    import pickle, sys
+    from skdeep.export import load_onnx
+
+    jobs = pickle.load(open(sys.argv[1], "rb"))
+    results = {}
+    for name, (path, X) in jobs.items():
+        model = load_onnx(path)
+        results[name] = {"predict": model.predict(X)}
+        if hasattr(model, "predict_proba"):
+            results[name]["proba"] = model.predict_proba(X)
+    for banned in ("tensorflow", "keras"):
+        assert banned not in sys.modules, banned
+    pickle.dump(results, open(sys.argv[2], "wb"))
+""")
+
+
+def _run_without_tensorflow(code, *args, cwd=None):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run(
+        [sys.executable, "-c", NO_TF + code, *map(str, args)],
+        capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+
+
+# ------------------------------------------------------------------- models
+def _messy_frame(n, seed):
+    rng = np.random.RandomState(seed)
+    frame = pd.DataFrame({
+        "age": rng.normal(40, 10, n),
+        "income": rng.lognormal(10, 1, n),
+        "city": rng.choice(["Oslo", "Lima", "Pune"], n).astype(object),
+        "member": rng.choice([True, False], n),
+        "empty": np.nan,
+        "constant": 1.0,
+    })
+    frame.loc[::7, "age"] = np.nan
+    frame.loc[::5, "city"] = None
+    frame.loc[3, "income"] = np.inf
+    return frame
+
+
+def _fit_all():
+    """Every case: (fitted model, X to predict, task)."""
+    small = {"epochs": 3, "random_state": 0, "batch_size": 64}
+    X_bc, y_bc = load_breast_cancer(return_X_y=True)
+    X_bc = StandardScaler().fit_transform(X_bc)
+    X_iris, y_iris = load_iris(return_X_y=True)
+    X_dg, y_dg = load_digits(return_X_y=True)
+    X_dg, y_dg = X_dg[:300] / 16.0, y_dg[:300]
+    X_db, y_db = load_diabetes(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"])
+    Y_multi = np.c_[y_db, X_db[:, 0] * 100 - 5]
+
+    frame = _messy_frame(120, 0)
+    y_frame = np.where(frame["age"].fillna(40) > 40, "old", "young")
+    test = _messy_frame(40, 1)
+    test.loc[0, "city"] = "Tokyo"          # unseen category
+    test.loc[1, "income"] = -np.inf
+    test.loc[2, "member"] = True
+
+    return {
+        "binary": (skdeep.MLPClassifier((5,), **small).fit(X_bc, y_bc), X_bc),
+        "multiclass": (skdeep.MLPClassifier((5,), **small).fit(X_iris, y_iris),
+                       X_iris),
+        "strings": (skdeep.MLPClassifier((5,), **small).fit(
+            X_iris, names[y_iris]), X_iris),
+        "regressor": (skdeep.MLPRegressor((5,), **small).fit(X_db, y_db), X_db),
+        "multioutput": (skdeep.MLPRegressor((5,), **small).fit(X_db, Y_multi),
+                        X_db),
+        "cnn": (skdeep.CNNClassifier(
+            input_shape=(8, 8), conv_filters=(4,), dense_layer_sizes=(8,),
+            **small).fit(X_dg, y_dg), X_dg),
+        "pipeline": (skdeep.make_tabular_pipeline(
+            skdeep.MLPClassifier((5,), **small)).fit(frame, y_frame), test),
+        "pipeline_regressor": (make_pipeline(
+            StandardScaler(), skdeep.MLPRegressor((5,), **small)).fit(
+                X_db, y_db), X_db),
+    }
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """Fit and export every case once; predict them all in ONE process
+    where TensorFlow and Keras cannot be imported."""
+    folder = tmp_path_factory.mktemp("onnx")
+    cases = _fit_all()
+    jobs = {}
+    for name, (model, X) in cases.items():
+        path = folder / f"{name}.onnx"
+        export_onnx(model, path)
+        jobs[name] = (str(path), X)
+    jobs_file, results_file = folder / "jobs.pkl", folder / "results.pkl"
+    jobs_file.write_bytes(pickle.dumps(jobs))
+    done = _run_without_tensorflow(RUN_ALL, jobs_file, results_file)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = pickle.loads(results_file.read_bytes())
+    return cases, results, folder
+
+
+@pytest.mark.parametrize("name", ["binary", "multiclass", "strings", "cnn",
+                                  "pipeline"])
+def test_classifier_labels_and_probabilities_match(exported, name):
+    cases, results, _ = exported
+    model, X = cases[name]
+    got = results[name]
+    expected_labels = model.predict(X)
+    assert got["predict"].shape == expected_labels.shape
+    assert np.array_equal(got["predict"].astype(expected_labels.dtype),
+                          expected_labels)
+    assert_allclose(got["proba"], model.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["regressor", "multioutput", "pipeline_regressor"])
+def test_regressor_predictions_in_original_units(exported, name):
+    cases, results, _ = exported
+    model, X = cases[name]
+    expected = model.predict(X)
+    got = results[name]["predict"]
+    assert got.shape == expected.shape
+    assert "proba" not in results[name]
+    # the network's float32 output, undone to the target's units (~150 here)
+    assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+
+
+def test_pipeline_graph_takes_one_input_per_kept_column(exported):
+    _, _, folder = exported
+    model = load_onnx(folder / "pipeline.onnx")
+    assert model.input_columns == [
+        {"name": "age", "type": "number"}, {"name": "income", "type": "number"},
+        {"name": "city", "type": "text"}, {"name": "member", "type": "number"}]
+    assert list(model.classes_) == ["old", "young"]
+
+
+def test_one_file_holds_preprocessing_and_network(exported):
+    import onnx
+
+    _, _, folder = exported
+    graph = onnx.load(folder / "pipeline.onnx").graph
+    ops = {node.op_type for node in graph.node}
+    assert {"Imputer", "OneHotEncoder", "MatMul", "ArgMax"} <= ops
+    assert [o.name for o in graph.output] == ["label", "probabilities"]
+
+
+# -------------------------------------------------------------- quantization
+@pytest.fixture(scope="module")
+def quantized(tmp_path_factory):
+    """A (64, 32) network per bundled dataset, exported as float32, int8 and
+    int8-weights; returns sizes and predictions of each."""
+    folder = tmp_path_factory.mktemp("quantized")
+    out = {}
+    for dataset, loader in [("digits", load_digits),
+                            ("breast_cancer", load_breast_cancer),
+                            ("diabetes", load_diabetes)]:
+        X, y = loader(return_X_y=True)
+        est = (skdeep.MLPRegressor if dataset == "diabetes" else
+               skdeep.MLPClassifier)((64, 32), epochs=20, random_state=0)
+        model = make_pipeline(StandardScaler(), est).fit(X, y)
+        runs = {}
+        for scheme in (None, "int8", "int8-weights"):
+            path = folder / f"{dataset}-{scheme}.onnx"
+            export_onnx(model, path, quantize=scheme)
+            onnx_model = load_onnx(path)
+            runs[scheme] = {
+                "size": os.path.getsize(path), "predict": onnx_model.predict(X),
+                "proba": (onnx_model.predict_proba(X)
+                          if hasattr(onnx_model, "predict_proba") else None)}
+        out[dataset] = (X, y, runs)
+    return out
+
+
+@pytest.mark.parametrize("scheme", ["int8", "int8-weights"])
+@pytest.mark.parametrize("dataset", ["digits", "breast_cancer", "diabetes"])
+def test_int8_is_smaller_and_close(quantized, dataset, scheme):
+    _, y, runs = quantized[dataset]
+    full, small = runs[None], runs[scheme]
+    # weights shrink 4x; graph structure and scales do not (10-feature diabetes
+    # is the smallest network here: 58% of float32)
+    assert small["size"] < 0.65 * full["size"]
+    if dataset == "diabetes":
+        err32 = np.abs(full["predict"] - y).mean()
+        err8 = np.abs(small["predict"] - y).mean()
+        print(f"\n{dataset} {scheme}: {full['size']} -> {small['size']} bytes; "
+              f"MAE {err32:.3f} -> {err8:.3f}")
+        assert err8 <= err32 * 1.02
+        assert_allclose(small["predict"], full["predict"], rtol=0.02, atol=1.0)
+        return
+    acc32 = (full["predict"] == y).mean()
+    acc8 = (small["predict"] == y).mean()
+    diff = np.abs(small["proba"] - full["proba"])
+    print(f"\n{dataset} {scheme}: {full['size']} -> {small['size']} bytes; "
+          f"accuracy {acc32:.4f} -> {acc8:.4f} (drop {acc32 - acc8:+.4f}); "
+          f"probabilities: max diff {diff.max():.4f}, "
+          f"{(diff > 1e-2).mean():.2%} over 1e-2")
+    assert acc32 - acc8 <= 0.005
+    assert (small["predict"] == full["predict"]).mean() >= 0.99
+    # Measured on these data: int8-weights moves probabilities by at most
+    # ~0.02, dynamic int8 (activations quantized too) by up to ~0.11 on a
+    # few rows; 97% of entries stay within 1e-2 either way.
+    assert (diff <= 1e-2).mean() >= 0.97
+    assert diff.max() <= (0.05 if scheme == "int8-weights" else 0.2)
+
+
+# ---------------------------------------------------------------------- CLI
+def test_cli_export_then_predict_without_tensorflow(tmp_path):
+    from skdeep.cli import main
+
+    frame = _messy_frame(60, 2)
+    y = np.where(frame["income"] > 20000, "rich", "poor")
+    pipe = skdeep.make_tabular_pipeline(
+        skdeep.MLPClassifier((4,), epochs=2, random_state=0)).fit(frame, y)
+    saved, out = tmp_path / "model.skdeep", tmp_path / "model.onnx"
+    skdeep.save(pipe, saved)
+    assert main(["export", str(saved), "--format", "onnx", "--out", str(out)]) == 0
+    csv = tmp_path / "data.csv"
+    frame.assign(target=y).to_csv(csv, index=False)
+    code = ("import sys\nfrom skdeep.cli import main\n"
+            "status = main(sys.argv[1:])\n"
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+            "sys.exit(status)\n")
+    done = _run_without_tensorflow(code, "predict", out, csv, "--proba")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[0] == "proba_poor,proba_rich"
+    proba = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
+    expected = pipe.predict_proba(pd.read_csv(csv).drop(columns="target"))
+    assert_allclose(proba, expected, atol=1e-5)
+    labels = _run_without_tensorflow(code, "predict", out, csv)
+    assert labels.stdout.split()[1:] == list(pipe.predict(frame))
+
+
+@pytest.mark.parametrize("fmt, name", [("keras", "net.keras"),
+                                       ("saved_model", "net_saved")])
+def test_cli_export_keras_formats(tmp_path, fmt, name, capsys):
+    import keras
+
+    from skdeep.cli import main
+
+    X, y = load_iris(return_X_y=True)
+    clf = skdeep.MLPClassifier((4,), epochs=2, random_state=0).fit(X, y)
+    saved = tmp_path / "model.skdeep"
+    skdeep.save(clf, saved)
+    out = tmp_path / name
+    assert main(["export", str(saved), "--format", fmt, "--out", str(out)]) == 0
+    assert "Exported the network" in capsys.readouterr().out
+    if fmt == "keras":
+        net = keras.saving.load_model(out)
+        assert_allclose(net.predict(X.astype("float32"), verbose=0),
+                        clf.model_.predict(X.astype("float32"), verbose=0),
+                        atol=1e-6)
+    else:
+        assert (out / "saved_model.pb").exists()
+
+
+def test_cli_quantize_needs_onnx(tmp_path, capsys):
+    from skdeep.cli import main
+
+    X, y = load_iris(return_X_y=True)
+    saved = tmp_path / "model.skdeep"
+    skdeep.save(skdeep.MLPClassifier((3,), epochs=1).fit(X, y), saved)
+    status = main(["export", str(saved), "--format", "keras", "--quantize", "int8",
+                   "--out", str(tmp_path / "n.keras")])
+    assert status == 1
+    assert "--quantize applies to --format onnx only" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------- errors
+@pytest.fixture(scope="module")
+def iris_clf():
+    X, y = load_iris(return_X_y=True)
+    return skdeep.MLPClassifier((3,), epochs=1, random_state=0).fit(X, y), X
+
+
+def test_bad_quantize(tmp_path, iris_clf):
+    with pytest.raises(ValueError, match=r"quantize must be None, 'int8' or "
+                       r"'int8-weights'; got 'int4'"):
+        export_onnx(iris_clf[0], tmp_path / "m.onnx", quantize="int4")
+
+
+def test_bad_opset(tmp_path, iris_clf):
+    with pytest.raises(ValueError, match=r"opset must be an integer from 13 to 18.*"
+                       r"got 9"):
+        export_onnx(iris_clf[0], tmp_path / "m.onnx", opset=9)
+
+
+def test_not_fitted(tmp_path):
+    with pytest.raises(skdeep.exceptions.NotFittedError,
+                       match="MLPClassifier is not fitted yet: call fit"):
+        export_onnx(skdeep.MLPClassifier(), tmp_path / "m.onnx")
+
+
+def test_not_a_skdeep_model(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    with pytest.raises(TypeError, match="ends in a skdeep estimator; its last "
+                       "step 'logisticregression' is a LogisticRegression"):
+        export_onnx(pipe, tmp_path / "m.onnx")
+    with pytest.raises(TypeError, match="got str"):
+        export_onnx("model.skdeep", tmp_path / "m.onnx")
+
+
+class _Doubler(TransformerMixin, BaseEstimator):
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return np.asarray(X) * 2
+
+
+def test_unconvertible_step_is_named(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(_Doubler(), skdeep.MLPClassifier((3,), epochs=1)).fit(X, y)
+    with pytest.raises(ValueError, match=r"cannot convert the pipeline step "
+                       r"'_doubler' \(_Doubler\): skl2onnx has no converter"):
+        export_onnx(pipe, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_text_in_a_numeric_column_is_refused(exported):
+    _, _, folder = exported
+    model = load_onnx(folder / "pipeline.onnx")
+    frame = _messy_frame(5, 3)
+    frame["age"] = ["31", "n/a", "47", "50", "?"]
+    with pytest.raises(ValueError, match=r"Column 'age' holds text .*"
+                       r"TabularCleaner's text-to-number coercion has no ONNX "
+                       r"form.*pd.to_numeric"):
+        model.predict(frame)
+
+
+def test_missing_column_is_named(exported):
+    _, _, folder = exported
+    model = load_onnx(folder / "pipeline.onnx")
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['city'\]"):
+        model.predict(_messy_frame(5, 3).drop(columns="city"))
+
+
+def test_wrong_width_is_explained(exported):
+    _, _, folder = exported
+    model = load_onnx(folder / "multiclass.onnx")
+    with pytest.raises(ValueError, match="expects rows of 4 values; got 3"):
+        model.predict(np.zeros((2, 3)))
+
+
+def test_regressor_has_no_predict_proba(exported):
+    _, _, folder = exported
+    model = load_onnx(folder / "regressor.onnx")
+    assert not hasattr(model, "predict_proba")
+
+
+def test_not_a_skdeep_onnx_file(tmp_path):
+    from skl2onnx import to_onnx
+
+    X, y = load_iris(return_X_y=True)
+    plain = tmp_path / "plain.onnx"
+    plain.write_bytes(to_onnx(LogisticRegression(max_iter=1000).fit(X, y),
+                              X[:1].astype(np.float32)).SerializeToString())
+    with pytest.raises(ValueError, match=r"not one written by skdeep\.export_onnx"):
+        load_onnx(plain)
+
+
+def test_missing_extra_names_it(tmp_path, iris_clf):
+    path = tmp_path / "m.onnx"
+    export_onnx(iris_clf[0], path)
+    code = BLOCKER.format(BLOCKED=("onnxruntime",)) + textwrap.dedent(f"""
+        from skdeep.export import load_onnx
+        try:
+            load_onnx({str(path)!r})
+        except ImportError as exc:
+            print(exc)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, timeout=120)
+    assert "pip install 'skdeep[onnx]'" in done.stdout, done.stderr
+
+
+def test_export_network_bad_format(tmp_path, iris_clf):
+    with pytest.raises(ValueError, match=r"format must be one of \['keras', "
+                       r"'saved_model', 'tflite'\].*got 'onnx'"):
+        export_network(iris_clf[0], tmp_path / "n", format="onnx")
+
+
+def test_metadata_in_the_file(exported):
+    import onnx
+
+    _, _, folder = exported
+    meta = {p.key: p.value for p in onnx.load(folder / "strings.onnx").metadata_props}
+    assert meta["skdeep_kind"] == "classifier"
+    assert json.loads(meta["skdeep_classes"]) == ["setosa", "versicolor",
+                                                  "virginica"]
+    assert meta["skdeep_estimator"] == "MLPClassifier"
