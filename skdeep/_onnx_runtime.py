@@ -7,6 +7,7 @@ relies on it).
 
 import json
 import os
+import sys
 
 import numpy as np
 
@@ -29,8 +30,32 @@ def require(module):
         ) from exc
 
 
+def _numbers(column, name, is_frame):
+    """A column as float32 (NaN for missing), or a clear error for text."""
+    if is_frame and (column.dtype.kind in "biuf" or str(column.dtype) in (
+            "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32",
+            "UInt64", "Float32", "Float64", "boolean")):
+        # NumPy and nullable pandas dtypes; pd.NA becomes NaN
+        return column.to_numpy(dtype=np.float32, na_value=np.nan)
+    values = column.to_numpy() if is_frame else np.asarray(column)
+    if values.dtype.kind in "biuf":
+        return values.astype(np.float32)
+    try:
+        return np.array([np.nan if _is_missing(v) else float(v) for v in values],
+                        dtype=np.float32) if values.dtype == object and all(
+            _is_missing(v) or isinstance(v, (int, float, np.number, bool))
+            for v in values) else values.astype(np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"Column {name!r} holds text ({str(exc).splitlines()[0]}) but the "
+            "exported graph expects numbers: TabularCleaner's text-to-number "
+            "coercion has no ONNX form. Convert the column first, e.g. "
+            f"pd.to_numeric(df[{name!r}], errors='coerce')."
+        ) from exc
+
+
 def _is_missing(value):
-    if value is None:
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
         return True
     try:
         return bool(np.isnan(value))
@@ -80,75 +105,73 @@ class OnnxModel:
 
     # ---------------------------------------------------------------- feeding
     def _feed(self, X):
-        import pandas as pd
-
-        if len(self._inputs) == 1 and self.input_columns[0]["type"] == "matrix":
-            if isinstance(X, pd.DataFrame):
-                names = self.input_columns[0].get("columns")
-                if names is not None:
-                    missing = [c for c in names if c not in X.columns]
-                    if missing:
-                        raise ValueError(
-                            f"The data lacks column(s) {missing[:10]} that the "
-                            f"model was fitted with; expected columns: {names}.")
-                    X = X[names]
-                X = X.to_numpy()
-            array = np.asarray(X)
-            if array.dtype == object or array.dtype.kind in "USO":
-                try:
-                    array = array.astype(np.float32)
-                except ValueError as exc:
-                    raise ValueError(
-                        "The exported graph expects numbers; the data holds text "
-                        f"({exc}). Convert it to numbers first.") from exc
-            array = array.reshape(len(array), -1) if array.ndim != 2 else array
-            width = self._inputs[0].shape[1]
-            if isinstance(width, int) and array.shape[1] != width:
+        # pandas only when the caller passed a DataFrame (importing it costs
+        # a third of a second of cold start)
+        pd = sys.modules.get("pandas")
+        is_frame = pd is not None and isinstance(X, pd.DataFrame)
+        names = [c["name"] for c in self.input_columns]
+        if self.input_columns[0]["type"] == "matrix":
+            return {self._inputs[0].name: self._matrix(X, is_frame)}
+        if is_frame:
+            missing = [n for n in names if n not in X.columns]
+            if missing:
                 raise ValueError(
-                    f"The exported model expects rows of {width} values; got "
-                    f"{array.shape[1]}. Give the same columns as at fit.")
-            return {self._inputs[0].name: array.astype(np.float32)}
-        if not isinstance(X, pd.DataFrame):
+                    f"The data lacks column(s) {missing[:10]} that the exported "
+                    f"pipeline needs; it needs: {names}.")
+            columns = [X[n] for n in names]
+        else:
             array = np.asarray(X, dtype=object)
-            if array.ndim != 2 or array.shape[1] != len(self.input_columns):
+            if array.ndim != 2 or array.shape[1] != len(names):
                 raise ValueError(
                     f"The exported pipeline expects a DataFrame with columns "
-                    f"{[c['name'] for c in self.input_columns]}; got an array "
-                    f"of shape {array.shape}.")
-            X = pd.DataFrame(array, columns=[c["name"] for c in self.input_columns])
-        missing = [c["name"] for c in self.input_columns if c["name"] not in X.columns]
-        if missing:
-            raise ValueError(
-                f"The data lacks column(s) {missing[:10]} that the exported "
-                f"pipeline needs; it needs: {[c['name'] for c in self.input_columns]}.")
+                    f"{names} (or a 2-D array with {len(names)} columns in that "
+                    f"order); got an array of shape {array.shape}.")
+            columns = list(array.T)
         feed = {}
-        for spec, graph_input in zip(self.input_columns, self._inputs, strict=True):
-            series = X[spec["name"]]
+        for spec, graph_input, column in zip(self.input_columns, self._inputs,
+                                             columns, strict=True):
             if spec["type"] == "number":
-                if not (pd.api.types.is_numeric_dtype(series)
-                        or pd.api.types.is_bool_dtype(series)):
-                    try:
-                        values = series.astype(np.float32).to_numpy()
-                    except (TypeError, ValueError) as exc:
-                        raise ValueError(
-                            f"Column {spec['name']!r} holds text "
-                            f"({str(exc).splitlines()[0]}) but the exported "
-                            "graph expects numbers: TabularCleaner's "
-                            "text-to-number coercion has no ONNX form. Convert "
-                            "the column first, e.g. "
-                            f"pd.to_numeric(df[{spec['name']!r}], errors='coerce')."
-                        ) from exc
-                else:
-                    values = series.to_numpy(dtype=np.float32, na_value=np.nan)
-                feed[graph_input.name] = values.reshape(-1, 1)
+                values = _numbers(column, spec["name"], is_frame)
             else:
                 # as TabularCleaner does: text as str(value), missing as ""
                 # (the graph's imputer reads "" as missing)
                 values = np.array(
-                    ["" if _is_missing(v) else str(v) for v in series.tolist()],
+                    ["" if _is_missing(v) else str(v) for v in list(column)],
                     dtype=object)
-                feed[graph_input.name] = values.reshape(-1, 1)
+            feed[graph_input.name] = values.reshape(-1, 1)
         return feed
+
+    def _matrix(self, X, is_frame):
+        if is_frame:
+            names = self.input_columns[0].get("columns")
+            if names is not None:
+                missing = [c for c in names if c not in X.columns]
+                if missing:
+                    raise ValueError(
+                        f"The data lacks column(s) {missing[:10]} that the "
+                        f"model was fitted with; expected columns: {names}.")
+                X = X[names]
+            X = X.to_numpy()
+        array = np.asarray(X)
+        if array.dtype.kind not in "biuf":
+            try:
+                array = array.astype(np.float32)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    "The exported model expects numbers; the data holds "
+                    f"text ({str(exc).splitlines()[0]}). Convert it to numbers "
+                    "first.") from exc
+        if array.ndim == 1:
+            raise ValueError(
+                f"Expected a 2-D array (rows x features); got shape "
+                f"{array.shape}. Reshape a single row with X.reshape(1, -1).")
+        array = array.reshape(len(array), -1)
+        width = self._inputs[0].shape[1]
+        if isinstance(width, int) and array.shape[1] != width:
+            raise ValueError(
+                f"The exported model expects rows of {width} values; got "
+                f"{array.shape[1]}. Give the same columns as at fit.")
+        return np.ascontiguousarray(array, dtype=np.float32)
 
     def _run(self, X):
         return self.session.run(None, self._feed(X))

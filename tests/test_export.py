@@ -270,7 +270,8 @@ def test_cli_export_then_predict_without_tensorflow(tmp_path):
 
 
 @pytest.mark.parametrize("fmt, name", [("keras", "net.keras"),
-                                       ("saved_model", "net_saved")])
+                                       ("saved_model", "net_saved"),
+                                       ("tflite", "net.tflite")])
 def test_cli_export_keras_formats(tmp_path, fmt, name, capsys):
     import keras
 
@@ -288,6 +289,21 @@ def test_cli_export_keras_formats(tmp_path, fmt, name, capsys):
         assert_allclose(net.predict(X.astype("float32"), verbose=0),
                         clf.model_.predict(X.astype("float32"), verbose=0),
                         atol=1e-6)
+    elif fmt == "tflite":
+        import warnings
+
+        import tensorflow as tf
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation
+            interpreter = tf.lite.Interpreter(str(out))
+        inp = interpreter.get_input_details()[0]
+        interpreter.resize_tensor_input(inp["index"], list(X.shape))
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(inp["index"], X.astype("float32"))
+        interpreter.invoke()
+        got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+        assert_allclose(got, clf.predict_proba(X), atol=1e-5)
     else:
         assert (out / "saved_model.pb").exists()
 
@@ -365,6 +381,21 @@ def test_text_in_a_numeric_column_is_refused(exported):
                        r"TabularCleaner's text-to-number coercion has no ONNX "
                        r"form.*pd.to_numeric"):
         model.predict(frame)
+
+
+def test_pipeline_accepts_arrays_and_nullable_dtypes(exported):
+    cases, _, folder = exported
+    pipe, test = cases["pipeline"]
+    model = load_onnx(folder / "pipeline.onnx")
+    columns = ["age", "income", "city", "member"]
+    # a plain 2-D array, columns in the graph's order
+    assert_allclose(model.predict_proba(test[columns].to_numpy(dtype=object)),
+                    pipe.predict_proba(test), atol=1e-5)
+    # pandas nullable dtypes, pd.NA as missing
+    nullable = test.astype({"age": "Float64", "city": "string"})
+    nullable.loc[4, "age"] = pd.NA
+    expected = pipe.predict_proba(nullable.astype({"age": float, "city": object}))
+    assert_allclose(model.predict_proba(nullable), expected, atol=1e-5)
 
 
 def test_missing_column_is_named(exported):
