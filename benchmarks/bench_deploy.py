@@ -23,6 +23,7 @@ cold start under 1 s.
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -98,14 +99,11 @@ def main(argv=None):
     parser.add_argument("--cold-repeats", type=int, default=3)
     args = parser.parse_args(argv)
 
-    import joblib
-    import onnxruntime as ort
     from sklearn.neural_network import MLPClassifier as SkMLP
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     import skdeep
-    from skdeep.export import load_onnx
 
     X, y = load_digits(return_X_y=True)
     hidden = tuple(args.hidden)
@@ -117,6 +115,19 @@ def main(argv=None):
         hidden, max_iter=args.epochs, random_state=0)).fit(X, y)
 
     folder = tempfile.mkdtemp(prefix="skdeep-bench-deploy-")
+    try:
+        _measure(args, ours, theirs, X, y, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _measure(args, ours, theirs, X, y, folder):
+    import joblib
+    import onnxruntime as ort
+
+    import skdeep
+    from skdeep.export import load_onnx
+
     files = {}
     for scheme in (None, "int8", "int8-weights"):
         path = os.path.join(folder, f"digits-{scheme or 'float32'}.onnx")
@@ -146,7 +157,9 @@ def main(argv=None):
     print(f"  scikit-learn MLP    {np.mean(theirs.predict(X) == y):.4f}")
 
     onnx_model = load_onnx(files["float32"])
-    session = ort.InferenceSession(files["float32"],
+    options = ort.SessionOptions()  # as load_onnx: no spinning threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = ort.InferenceSession(files["float32"], options,
                                    providers=["CPUExecutionProvider"])
     input_name = session.get_inputs()[0].name
     one, many = X[:1], X[:1000]

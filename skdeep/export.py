@@ -527,10 +527,20 @@ def _convert(steps, network, opset):
         _check_convertible(name, step)
     _register(network)
     with _TextImputersReadEmptyAsMissing(steps):
-        onx = convert_sklearn(
-            whole, initial_types=initial,
-            target_opset={"": opset, "ai.onnx.ml": 3},
-            options=None, name=f"skdeep_{type(network).__name__}")
+        try:
+            onx = convert_sklearn(
+                whole, initial_types=initial,
+                target_opset={"": opset, "ai.onnx.ml": 3},
+                options=None, name=f"skdeep_{type(network).__name__}")
+        except _UnsupportedStep:
+            raise
+        except (RuntimeError, NotImplementedError, TypeError) as exc:
+            raise _UnsupportedStep(
+                f"skl2onnx could not convert this pipeline: "
+                f"{str(exc).strip().splitlines()[0]} Steps: "
+                f"{[name for name, _ in steps]}. Change or remove the step the "
+                "message names, or apply it before calling the exported model."
+            ) from exc
     return onx, columns
 
 

@@ -13,10 +13,12 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import make_column_transformer
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import skdeep
 from skdeep.export import export_network, export_onnx, load_onnx
@@ -99,7 +101,24 @@ def _fit_all():
     test.loc[1, "income"] = -np.inf
     test.loc[2, "member"] = True
 
+    Y_labels = np.c_[y_iris == 0, y_iris == 2, X_iris[:, 0] > 5.8].astype(int)
+    plain = frame.drop(columns=["empty", "constant"]).assign(
+        member=frame["member"].astype(int))
+    column_pipe = make_pipeline(
+        make_column_transformer(
+            (StandardScaler(), ["income", "member"]),
+            (make_pipeline(SimpleImputer(), StandardScaler()), ["age"]),
+            (make_pipeline(SimpleImputer(strategy="most_frequent"),
+                           OneHotEncoder(handle_unknown="ignore")), ["city"])),
+        skdeep.MLPClassifier((5,), **small))
+    plain_test = test.drop(columns=["empty", "constant"]).assign(
+        member=test["member"].astype(int), income=test["income"].clip(0, 1e6))
     return {
+        "multilabel": (skdeep.MLPClassifier((5,), **small).fit(X_iris, Y_labels),
+                       X_iris),
+        "column_transformer": (column_pipe.fit(
+            plain.assign(income=plain["income"].clip(0, 1e6)), y_frame),
+            plain_test),
         "binary": (skdeep.MLPClassifier((5,), **small).fit(X_bc, y_bc), X_bc),
         "multiclass": (skdeep.MLPClassifier((5,), **small).fit(X_iris, y_iris),
                        X_iris),
@@ -138,16 +157,17 @@ def exported(tmp_path_factory):
     return cases, results, folder
 
 
-@pytest.mark.parametrize("name", ["binary", "multiclass", "strings", "cnn",
-                                  "pipeline"])
+@pytest.mark.parametrize("name", ["binary", "multiclass", "strings", "multilabel",
+                                  "cnn", "pipeline", "column_transformer"])
 def test_classifier_labels_and_probabilities_match(exported, name):
     cases, results, _ = exported
     model, X = cases[name]
     got = results[name]
     expected_labels = model.predict(X)
     assert got["predict"].shape == expected_labels.shape
-    assert np.array_equal(got["predict"].astype(expected_labels.dtype),
-                          expected_labels)
+    if name != "multilabel":  # multilabel: 0/1 matrix as int64
+        assert got["predict"].dtype == expected_labels.dtype
+    assert np.array_equal(got["predict"], expected_labels)
     assert_allclose(got["proba"], model.predict_proba(X), atol=1e-5)
 
 
