@@ -479,3 +479,30 @@ def test_metadata_in_the_file(exported):
     assert json.loads(meta["skdeep_classes"]) == ["setosa", "versicolor",
                                                   "virginica"]
     assert meta["skdeep_estimator"] == "MLPClassifier"
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_supported_opsets(tmp_path, iris_clf, opset):
+    import onnx
+
+    clf, X = iris_clf
+    path = tmp_path / "m.onnx"
+    export_onnx(clf, path, opset=opset)
+    imports = {o.domain: o.version for o in onnx.load(path).opset_import}
+    assert imports[""] == opset
+    assert_allclose(load_onnx(path).predict_proba(X), clf.predict_proba(X),
+                    atol=1e-5)
+
+
+def test_fitted_search_exports_its_best_pipeline(tmp_path):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), skdeep.MLPClassifier(
+        (3,), epochs=1, random_state=0))
+    search = GridSearchCV(pipe, {"mlpclassifier__hidden_layer_sizes": [(3,)]},
+                          cv=2).fit(X, y)
+    path = tmp_path / "search.onnx"
+    export_onnx(search, path)
+    assert_allclose(load_onnx(path).predict_proba(X), search.predict_proba(X),
+                    atol=1e-5)
