@@ -506,3 +506,20 @@ def test_fitted_search_exports_its_best_pipeline(tmp_path):
     export_onnx(search, path)
     assert_allclose(load_onnx(path).predict_proba(X), search.predict_proba(X),
                     atol=1e-5)
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "model file not found"),
+    (b"not an onnx graph", "is not a valid ONNX file"),
+])
+def test_cli_predict_onnx_errors(tmp_path, capsys, content, message):
+    from skdeep.cli import main
+
+    path = tmp_path / "model.onnx"
+    if content is not None:
+        path.write_bytes(content)
+    csv = tmp_path / "data.csv"
+    csv.write_text("a,b\n1,2\n")
+    assert main(["predict", str(path), str(csv)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
