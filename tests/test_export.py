@@ -113,7 +113,28 @@ def _fit_all():
         skdeep.MLPClassifier((5,), **small))
     plain_test = test.drop(columns=["empty", "constant"]).assign(
         member=test["member"].astype(int), income=test["income"].clip(0, 1e6))
+    import keras
+
+    def logits_net(meta):
+        inputs = keras.Input((meta["n_features_in_"],))
+        hidden = keras.layers.Dense(6, activation="tanh")(inputs)
+        return keras.Model(inputs, keras.layers.Dense(meta["n_classes_"])(hidden))
+
+    images = np.pad(np.repeat(X_dg[:100].reshape(-1, 8, 8, 1), 3, axis=-1),
+                    ((0, 0), (12, 12), (12, 12), (0, 0)))
+    base = keras.Sequential([
+        keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+        keras.layers.GlobalAveragePooling2D()], name="pretrained")
     return {
+        "logits": (skdeep.KerasClassifier(
+            logits_net, loss=keras.losses.SparseCategoricalCrossentropy(
+                from_logits=True), **small).fit(X_iris, y_iris), X_iris),
+        "batch_norm_dropout": (skdeep.MLPClassifier(
+            (6, 4), batch_norm=True, dropout=0.3, **small).fit(X_iris, y_iris),
+            X_iris),
+        "transfer": (skdeep.TransferClassifier(
+            base_model=base, head_layer_sizes=(8,), **small).fit(
+                images, y_dg[:100]), images),
         "multilabel": (skdeep.MLPClassifier((5,), **small).fit(X_iris, Y_labels),
                        X_iris),
         "column_transformer": (column_pipe.fit(
@@ -157,8 +178,9 @@ def exported(tmp_path_factory):
     return cases, results, folder
 
 
-@pytest.mark.parametrize("name", ["binary", "multiclass", "strings", "multilabel",
-                                  "cnn", "pipeline", "column_transformer"])
+@pytest.mark.parametrize("name", [
+    "binary", "multiclass", "strings", "multilabel", "logits",
+    "batch_norm_dropout", "cnn", "transfer", "pipeline", "column_transformer"])
 def test_classifier_labels_and_probabilities_match(exported, name):
     cases, results, _ = exported
     model, X = cases[name]
