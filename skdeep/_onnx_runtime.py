@@ -127,12 +127,18 @@ class OnnxModel:
             columns = [X[n] for n in names]
         else:
             array = np.asarray(X, dtype=object)
-            if array.ndim != 2 or array.shape[1] != len(names):
+            width = self.input_columns[0].get("of", len(names))
+            if array.ndim == 2 and array.shape[1] == width:
+                # all the columns given to fit: take the kept ones
+                columns = [array[:, c["position"]] for c in self.input_columns]
+            elif array.ndim == 2 and array.shape[1] == len(names):
+                columns = list(array.T)
+            else:
                 raise ValueError(
                     f"The exported pipeline expects a DataFrame with columns "
-                    f"{names} (or a 2-D array with {len(names)} columns in that "
-                    f"order); got an array of shape {array.shape}.")
-            columns = list(array.T)
+                    f"{names}, or a 2-D array with the {width} columns given to "
+                    f"fit (or only those {len(names)}, in that order); got an "
+                    f"array of shape {array.shape}.")
         feed = {}
         for spec, graph_input, column in zip(self.input_columns, self._inputs,
                                              columns, strict=True):

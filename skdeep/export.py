@@ -416,14 +416,18 @@ def _graph_inputs(steps, network):
 
     first = steps[0][1] if steps else network
     if isinstance(first, TabularCleaner):
+        names = getattr(first, "feature_names_in_", None)
+        order = list(names) if names is not None else list(range(
+            first.n_features_in_))
         specs = []
         for column in first.get_feature_names_out(dtype=object):
             numeric = column in first.numeric_columns_
-            specs.append((_input_name(column), "number" if numeric else "text"))
+            specs.append((_input_name(column), "number" if numeric else "text",
+                          order.index(column)))
     elif isinstance(first, ColumnTransformer) and hasattr(first, "feature_names_in_"):
         text = _text_columns(first)
-        specs = [(str(c), "text" if c in text else "number")
-                 for c in first.feature_names_in_]
+        specs = [(str(c), "text" if c in text else "number", i)
+                 for i, c in enumerate(first.feature_names_in_)]
     else:
         width = int(getattr(first, "n_features_in_", network.n_features_in_))
         names = getattr(first, "feature_names_in_", None)
@@ -432,8 +436,11 @@ def _graph_inputs(steps, network):
             column["columns"] = [str(c) for c in names]
         return [("X", FloatTensorType([None, width]))], [column]
     initial = [(name, (FloatTensorType if kind == "number" else StringTensorType)(
-        [None, 1])) for name, kind in specs]
-    return initial, [{"name": name, "type": kind} for name, kind in specs]
+        [None, 1])) for name, kind, _ in specs]
+    # position: the column's index in the data given to fit (for arrays)
+    return initial, [{"name": name, "type": kind, "position": position,
+                      "of": int(first.n_features_in_)}
+                     for name, kind, position in specs]
 
 
 def _text_columns(transformer):
@@ -471,6 +478,7 @@ class _TextImputersReadEmptyAsMissing:
             if (isinstance(imputer, SimpleImputer)
                     and isinstance(imputer.missing_values, float)
                     and np.isnan(imputer.missing_values)
+                    and hasattr(imputer, "statistics_")  # unfitted: no columns
                     and np.asarray(imputer.statistics_).dtype == object):
                 self._patched.append(imputer)
 

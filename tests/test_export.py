@@ -208,9 +208,9 @@ def test_regressor_predictions_in_original_units(exported, name):
 def test_pipeline_graph_takes_one_input_per_kept_column(exported):
     _, _, folder = exported
     model = load_onnx(folder / "pipeline.onnx")
-    assert model.input_columns == [
-        {"name": "age", "type": "number"}, {"name": "income", "type": "number"},
-        {"name": "city", "type": "text"}, {"name": "member", "type": "number"}]
+    assert [(c["name"], c["type"], c["position"]) for c in model.input_columns] == [
+        ("age", "number", 0), ("income", "number", 1), ("city", "text", 2),
+        ("member", "number", 3)]
     assert list(model.classes_) == ["old", "young"]
 
 
@@ -433,11 +433,34 @@ def test_pipeline_accepts_arrays_and_nullable_dtypes(exported):
     # a plain 2-D array, columns in the graph's order
     assert_allclose(model.predict_proba(test[columns].to_numpy(dtype=object)),
                     pipe.predict_proba(test), atol=1e-5)
+    # a 2-D array with all the columns given to fit (dropped ones included)
+    assert_allclose(model.predict_proba(test.to_numpy(dtype=object)),
+                    pipe.predict_proba(test), atol=1e-5)
     # pandas nullable dtypes, pd.NA as missing
     nullable = test.astype({"age": "Float64", "city": "string"})
     nullable.loc[4, "age"] = pd.NA
     expected = pipe.predict_proba(nullable.astype({"age": float, "city": object}))
     assert_allclose(model.predict_proba(nullable), expected, atol=1e-5)
+
+
+def test_tabular_pipeline_fitted_on_an_array(tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 4))
+    X[::6, 1] = np.nan
+    X[:, 3] = 2.0  # constant: dropped
+    y = (X[:, 0] > 0).astype(int)
+    pipe = skdeep.make_tabular_pipeline(
+        skdeep.MLPClassifier((4,), epochs=2, random_state=0)).fit(X, y)
+    path = tmp_path / "array.onnx"
+    export_onnx(pipe, path)
+    model = load_onnx(path)
+    assert [c["name"] for c in model.input_columns] == ["x0", "x1", "x2"]
+    X_new = rng.normal(size=(10, 4))
+    X_new[0, 1] = np.nan
+    X_new[1, 2] = np.inf
+    assert_allclose(model.predict_proba(X_new), pipe.predict_proba(X_new),
+                    atol=1e-5)
+    assert np.array_equal(model.predict(X_new), pipe.predict(X_new))
 
 
 def test_missing_column_is_named(exported):
