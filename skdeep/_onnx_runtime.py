@@ -145,11 +145,14 @@ class OnnxModel:
             if spec["type"] == "number":
                 values = _numbers(column, spec["name"], is_frame)
             else:
-                # as TabularCleaner does: text as str(value), missing as ""
-                # (the graph's imputer reads "" as missing)
+                # as TabularCleaner does: text as str(value); missing as "",
+                # which the graph's imputer reads as missing. A real "" is
+                # a category unseen at fit (export refuses one seen at fit):
+                # it becomes NUL, also unseen, so it is encoded as all zeros
+                # as in scikit-learn instead of being imputed.
                 values = np.array(
-                    ["" if _is_missing(v) else str(v) for v in list(column)],
-                    dtype=object)
+                    ["" if _is_missing(v) else (str(v) or "\0")
+                     for v in list(column)], dtype=object)
             feed[graph_input.name] = values.reshape(-1, 1)
         return feed
 

@@ -481,6 +481,14 @@ class _TextImputersReadEmptyAsMissing:
                     and hasattr(imputer, "statistics_")  # unfitted: no columns
                     and np.asarray(imputer.statistics_).dtype == object):
                 self._patched.append(imputer)
+        for step in _walk(steps):
+            for categories in getattr(step, "categories_", None) or []:
+                if any(isinstance(c, str) and c == "" for c in categories):
+                    raise _UnsupportedStep(
+                        f"{type(step).__name__} learnt the empty text '' as a "
+                        "category, but an ONNX graph holds missing text as ''. "
+                        "Replace empty strings before fitting (e.g. "
+                        "df[col].replace('', 'empty')) and refit, then export.")
 
     def __enter__(self):
         for imputer in self._patched:

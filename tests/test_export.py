@@ -100,6 +100,7 @@ def _fit_all():
     test.loc[0, "city"] = "Tokyo"          # unseen category
     test.loc[1, "income"] = -np.inf
     test.loc[2, "member"] = True
+    test.loc[6, "city"] = ""               # empty text: unseen, not missing
 
     Y_labels = np.c_[y_iris == 0, y_iris == 2, X_iris[:, 0] > 5.8].astype(int)
     plain = frame.drop(columns=["empty", "constant"]).assign(
@@ -461,6 +462,20 @@ def test_tabular_pipeline_fitted_on_an_array(tmp_path):
     assert_allclose(model.predict_proba(X_new), pipe.predict_proba(X_new),
                     atol=1e-5)
     assert np.array_equal(model.predict(X_new), pipe.predict(X_new))
+
+
+def test_empty_text_category_is_refused(tmp_path):
+    frame = _messy_frame(40, 4)
+    frame.loc[:5, "city"] = ""
+    y = np.arange(40) % 2
+    pipe = skdeep.make_tabular_pipeline(
+        skdeep.MLPClassifier((3,), epochs=1, random_state=0)).fit(frame, y)
+    with pytest.raises(ValueError, match=r"learnt the empty text '' as a category.*"
+                       r"replace\('', 'empty'\)"):
+        export_onnx(pipe, tmp_path / "m.onnx")
+    # the user's imputers are left as they were
+    imputer = pipe["preprocess"].named_transformers_["categorical"]["impute"]
+    assert np.isnan(imputer.missing_values)
 
 
 def test_missing_column_is_named(exported):
