@@ -42,8 +42,8 @@ class _UnsupportedStep(ValueError):
 
 # ----------------------------------------------------------------- unpacking
 def _split(model):
-    """``(preprocessing_steps, network, whole)`` from an estimator, pipeline
-    or fitted search."""
+    """``(preprocessing_steps, network)`` from an estimator, pipeline or
+    fitted search."""
     from sklearn.pipeline import Pipeline
 
     from .base import BaseKerasEstimator
@@ -93,15 +93,25 @@ def _keras_onnx(network, opset):
         warnings.simplefilter("ignore", FutureWarning)
         path = os.path.join(tmp, "network.onnx")
         try:
-            model.export(path, format="onnx", verbose=False, opset_version=opset)
-        except ValueError as exc:
-            if "never called" not in str(exc):
-                raise
-            # a network restored from a file has not been called yet: one
-            # call on zeros builds its traced signature
-            shape = [1, *(int(d) for d in model.inputs[0].shape[1:])]
-            model(np.zeros(shape, dtype=np.float32))
-            model.export(path, format="onnx", verbose=False, opset_version=opset)
+            try:
+                model.export(path, format="onnx", verbose=False,
+                             opset_version=opset)
+            except ValueError as exc:
+                if "never called" not in str(exc):
+                    raise
+                # a network restored from a file has not been called yet: one
+                # call on zeros builds its traced signature
+                shape = [1, *(int(d) for d in model.inputs[0].shape[1:])]
+                model(np.zeros(shape, dtype=np.float32))
+                model.export(path, format="onnx", verbose=False,
+                             opset_version=opset)
+        except Exception as exc:
+            raise _UnsupportedStep(
+                f"Keras could not export {type(network).__name__}'s network to "
+                f"ONNX: {type(exc).__name__}: "
+                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+                ". Export the network alone in a Keras format instead: "
+                "skdeep.export.export_network(model, 'net.keras').") from exc
         return onnx.load(path)
 
 
@@ -116,7 +126,7 @@ def _from_logits(network):
 
 
 def _labels_tensor(classes):
-    """Classes as an ONNX element type and a flat list, and the label type."""
+    """Classes as an ONNX element type and a flat list of values."""
     from onnx import TensorProto
 
     classes = np.asarray(classes)
@@ -180,6 +190,7 @@ def _convert_network(scope, operator, container):
     """skl2onnx converter: Keras's ONNX graph of the network, spliced in,
     then the same post-processing as skdeep's predict / predict_proba."""
     from onnx import TensorProto, helper, numpy_helper
+    from skl2onnx.common.data_types import FloatTensorType
 
     network = operator.raw_operator
     graph = _keras_onnx(network, container.target_opset).graph
@@ -193,23 +204,30 @@ def _convert_network(scope, operator, container):
     def fresh(name):
         return scope.get_unique_variable_name(name)
 
-    # network input: float32, reshaped to images for CNNs
+    # network input: float32 rows, reshaped to the network's input shape for
+    # image (and other N-d) networks, as skdeep does before predicting
     x = operator.inputs[0].full_name
-    from skl2onnx.common.data_types import FloatTensorType
-
     if not isinstance(operator.inputs[0].type, FloatTensorType):
         cast = fresh("features_f32")
         container.add_node("Cast", [x], [cast], to=TensorProto.FLOAT,
                            name=fresh("Cast"))
         x = cast
-    image_shape = getattr(network, "image_shape_", None)
-    if image_shape is not None:
-        shape_name = fresh("image_shape")
-        container.add_initializer(shape_name, TensorProto.INT64, [4],
-                                  [-1, *(int(d) for d in image_shape)])
-        images = fresh("images")
-        container.add_node("Reshape", [x, shape_name], [images], name=fresh("Reshape"))
-        x = images
+    sample_shape = tuple(network.model_.inputs[0].shape[1:])
+    if len(sample_shape) > 1:
+        if any(d is None for d in sample_shape):
+            raise _UnsupportedStep(
+                f"export_onnx needs a fixed input shape; {type(network).__name__}"
+                f"'s network takes samples of shape {sample_shape}. Export the "
+                "network alone with skdeep.export.export_network(model, "
+                "'net.keras').")
+        shape_name = fresh("sample_shape")
+        container.add_initializer(shape_name, TensorProto.INT64,
+                                  [len(sample_shape) + 1],
+                                  [-1, *(int(d) for d in sample_shape)])
+        samples = fresh("samples")
+        container.add_node("Reshape", [x, shape_name], [samples],
+                           name=fresh("Reshape"))
+        x = samples
 
     # splice the Keras graph: every value gets a name unique in this scope
     renamed = {graph.input[0].name: x}
@@ -226,7 +244,8 @@ def _convert_network(scope, operator, container):
                 "that Keras's exporter produced for this network; export the "
                 "network alone with skdeep.export_network(model, 'net.keras').")
         for out in node.output:
-            renamed[out] = fresh(out or "unused")
+            if out:  # "" is an omitted optional output
+                renamed[out] = fresh(out)
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         for key, value in attrs.items():
             if isinstance(value, bytes):
@@ -235,7 +254,7 @@ def _convert_network(scope, operator, container):
                 attrs[key] = [v.decode() for v in value]
         container.add_node(
             node.op_type, [renamed[i] if i else "" for i in node.input],
-            [renamed[o] for o in node.output], op_domain=node.domain,
+            [renamed[o] if o else "" for o in node.output], op_domain=node.domain,
             op_version=_op_version(node.domain, container), name=fresh(
                 node.op_type), **attrs)
     raw = renamed[graph.output[0].name]
