@@ -583,3 +583,21 @@ def test_cli_predict_onnx_errors(tmp_path, capsys, content, message):
     assert main(["predict", str(path), str(csv)]) == 1
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("scheme", ["int8", "int8-weights"])
+@pytest.mark.parametrize("name", ["cnn", "pipeline", "multioutput"])
+def test_quantized_conv_and_text_pipelines_run(exported, tmp_path, name, scheme):
+    cases, _, _ = exported
+    model, X = cases[name]
+    path = tmp_path / f"{name}.onnx"
+    export_onnx(model, path, quantize=scheme)
+    onnx_model = load_onnx(path)
+    if name == "multioutput":
+        expected = model.predict(X)
+        got = onnx_model.predict(X)
+        assert got.shape == expected.shape
+        assert np.abs(got - expected).mean() <= 0.01 * np.abs(expected).mean()
+        return
+    assert (onnx_model.predict(X) == model.predict(X)).mean() >= 0.9
+    assert_allclose(onnx_model.predict_proba(X), model.predict_proba(X), atol=0.05)
