@@ -76,8 +76,12 @@ class OnnxModel:
     classes_ : ndarray
         Classifiers only.
     input_columns : list of dict
-        One ``{"name", "type"}`` per graph input; ``type`` is ``"number"``
-        or ``"text"``.
+        One per graph input, in the graph's order: ``name`` (the column's
+        name; the graph's own input name may differ, as skl2onnx makes names
+        unique and ONNX-safe), ``type`` (``"number"``, ``"text"``, or
+        ``"matrix"`` for a single float32 input of whole rows), and for
+        columns ``position`` (its index among the ``of`` columns given to
+        fit).
     """
 
     def __init__(self, path):

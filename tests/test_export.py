@@ -478,6 +478,24 @@ def test_empty_text_category_is_refused(tmp_path):
     assert np.isnan(imputer.missing_values)
 
 
+def test_columns_named_like_outputs_or_with_spaces(tmp_path):
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame({
+        "label": rng.normal(size=50), "home city": rng.choice(["a", "b"], 50),
+        "unused": rng.normal(size=50), "variable": rng.normal(size=50)})
+    y = (frame["label"] > 0).astype(int)
+    pipe = make_pipeline(
+        make_column_transformer((StandardScaler(), ["label", "variable"]),
+                                (OneHotEncoder(), ["home city"])),
+        skdeep.MLPClassifier((3,), epochs=1, random_state=0)).fit(frame, y)
+    path = tmp_path / "names.onnx"
+    export_onnx(pipe, path)
+    model = load_onnx(path)
+    assert [c["name"] for c in model.input_columns] == list(frame.columns)
+    assert_allclose(model.predict_proba(frame.iloc[::-1]),
+                    pipe.predict_proba(frame.iloc[::-1]), atol=1e-5)
+
+
 def test_missing_column_is_named(exported):
     _, _, folder = exported
     model = load_onnx(folder / "pipeline.onnx")
