@@ -542,6 +542,24 @@ def test_missing_extra_names_it(tmp_path, iris_clf):
     assert "pip install 'skdeep[onnx]'" in done.stdout, done.stderr
 
 
+def test_export_without_the_extra_names_it(tmp_path):
+    code = BLOCKER.format(BLOCKED=("skl2onnx",)) + textwrap.dedent(f"""
+        from sklearn.datasets import load_iris
+        import skdeep
+        X, y = load_iris(return_X_y=True)
+        clf = skdeep.MLPClassifier((2,), epochs=1).fit(X, y)
+        try:
+            skdeep.export_onnx(clf, {str(tmp_path / "m.onnx")!r})
+        except ImportError as exc:
+            print(exc)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, timeout=300,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert "optional package 'skl2onnx'" in done.stdout, done.stderr[-2000:]
+    assert "pip install 'skdeep[onnx]'" in done.stdout
+
+
 def test_export_network_bad_format(tmp_path, iris_clf):
     with pytest.raises(ValueError, match=r"format must be one of \['keras', "
                        r"'saved_model', 'tflite'\].*got 'onnx'"):
