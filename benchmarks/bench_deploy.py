@@ -89,6 +89,50 @@ def _ms(seconds):
     return f"{seconds * 1e3:9.3f} ms"
 
 
+def _tabular(args, folder):
+    """The same comparison for make_tabular_pipeline on a DataFrame: the
+    ONNX graph takes one input per column, fed from the frame by load_onnx."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    import skdeep
+    from skdeep.export import load_onnx
+
+    frame, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    frame = frame.copy()
+    frame["site"] = np.where(np.arange(len(frame)) % 3, "north", "south")
+    hidden = tuple(args.hidden)
+    ours = skdeep.make_tabular_pipeline(skdeep.MLPClassifier(
+        hidden, epochs=args.epochs, early_stopping=False, random_state=0)).fit(
+            frame, y)
+    theirs = skdeep.make_tabular_pipeline(SkMLP(
+        hidden, max_iter=args.epochs, random_state=0)).fit(frame, y)
+    path = os.path.join(folder, "tabular.onnx")
+    skdeep.export_onnx(ours, path)
+    onnx_model = load_onnx(path)
+    one, many = frame.iloc[:1], pd_concat_rows(frame, 1000)
+    print(f"\nmake_tabular_pipeline on a DataFrame (breast cancer + 1 text "
+          f"column, {frame.shape[1]} columns; ratio to onnxruntime)")
+    results = {}
+    for name, fn in [("onnxruntime (load_onnx)", onnx_model.predict),
+                     ("skdeep predict", ours.predict),
+                     ("scikit-learn MLP predict", theirs.predict)]:
+        results[name] = (_timed(lambda fn=fn: fn(one), args.repeats // 4),
+                         _timed(lambda fn=fn: fn(many), max(10, args.repeats // 20)))
+    ref1, ref1000 = results["onnxruntime (load_onnx)"]
+    for name, (t1, t1000) in results.items():
+        print(f"  {name:32s} {_ms(t1)} {t1 / ref1:6.2f}x {_ms(t1000)} "
+              f"{t1000 / ref1000:6.2f}x")
+
+
+def pd_concat_rows(frame, n):
+    """The first n rows of the frame repeated as needed."""
+    reps = -(-n // len(frame))
+    import pandas as pd
+
+    return pd.concat([frame] * reps, ignore_index=True).iloc[:n]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, nargs="+", default=[100],
@@ -187,6 +231,8 @@ def _measure(args, ours, theirs, X, y, folder):
     for name, (t1, t1000) in results.items():
         print(f"  {name:32s} {_ms(t1)} {t1 / ref1:6.2f}x {_ms(t1000)} "
               f"{t1000 / ref1000:6.2f}x")
+
+    _tabular(args, folder)
 
     print(f"\ncold start: fresh process to first 1-row prediction (median of "
           f"{args.cold_repeats}, interpreter start included)")
