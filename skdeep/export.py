@@ -690,6 +690,7 @@ def export_onnx(model, path, *, quantize=None, opset=None):
     try:
         with open(tmp, "wb") as fh:
             fh.write(onx.SerializeToString())
+        _verify(model, tmp, steps, network)
         if quantize == "int8":
             quantize_int8(tmp)
         elif quantize == "int8-weights":
@@ -699,6 +700,116 @@ def export_onnx(model, path, *, quantize=None, opset=None):
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+# ----------------------------------------------------------------- checking
+def _column_categories(steps):
+    """{column: categories} from the encoders of the first ColumnTransformer."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    found = {}
+    for _, step in steps:
+        if not isinstance(step, ColumnTransformer):
+            continue
+        for _, branch, columns in step.transformers_:
+            inner = branch.steps if isinstance(branch, Pipeline) else [(None, branch)]
+            for _, sub in inner:
+                categories = getattr(sub, "categories_", None)
+                if categories is not None:
+                    cols = [columns] if isinstance(columns, (str, int)) else columns
+                    found.update(zip(cols, categories, strict=False))
+                    break
+        break
+    return found
+
+
+def _sample(steps, network, rows=16, missing=True, unseen=True):
+    """Synthetic rows in the form the model was fitted on: random numbers,
+    text (categories seen at fit, an unseen one), missing values."""
+    from sklearn.compose import ColumnTransformer
+
+    from .preprocessing import TabularCleaner
+
+    rng = np.random.RandomState(0)
+    first = steps[0][1] if steps else network
+    width = int(getattr(first, "n_features_in_", network.n_features_in_))
+    names = getattr(first, "feature_names_in_", None)
+    if isinstance(first, TabularCleaner):
+        text = set(first.categorical_columns_)
+    elif isinstance(first, ColumnTransformer):
+        text = _text_columns(first)
+    else:
+        text = set()
+    categories = _column_categories(steps)
+    columns = {}
+    for i in range(width):
+        key = names[i] if names is not None else i
+        if key in text:
+            seen = [c for c in categories.get(key, []) if isinstance(c, str)]
+            values = rng.choice([*seen[:8], *(["unseen value"] if unseen or not seen
+                                              else [])], rows).astype(object)
+            if missing:
+                values[rows // 2] = np.nan
+        else:
+            values = rng.normal(size=rows)
+            if missing:
+                values[rows // 3] = np.nan
+        columns[key] = values
+    if names is not None:
+        import pandas as pd
+
+        return pd.DataFrame({k: columns[k] for k in names})
+    if text:
+        return np.column_stack([columns[i] for i in range(width)]).astype(object)
+    return np.column_stack([columns[i] for i in range(width)]).astype(np.float32)
+
+
+def _verify(model, path, steps, network):
+    """Run the written graph with onnxruntime on synthetic rows and compare
+    with the model's own predictions: a graph that disagrees is never
+    written (a converter that silently changes the model, a layer Keras's
+    exporter gets wrong)."""
+    if hasattr(model, "best_estimator_"):
+        model = model.best_estimator_
+    # the richest sample the model itself accepts (some refuse missing
+    # values or unseen categories)
+    for missing, unseen in [(True, True), (False, True), (True, False),
+                            (False, False)]:
+        X = _sample(steps, network, missing=missing, unseen=unseen)
+        try:
+            model.predict(X)
+            break
+        except ValueError:
+            continue
+    else:
+        return  # it accepts none of these synthetic samples: no check
+    onnx_model = load_onnx(path)
+    if _is_classifier(network):
+        expected = np.asarray(model.predict_proba(X), dtype=np.float64)
+        got = onnx_model.predict_proba(X)
+        worst = float(np.abs(got - expected).max())
+        ok = worst <= 1e-4
+        if ok and network.target_type_ != "multilabel-indicator":
+            # labels, where no two classes tie within the tolerance
+            top = np.sort(expected, axis=1)
+            clear = (top[:, -1] - top[:, -2]) > 1e-4
+            ok = bool(np.array_equal(onnx_model.predict(X)[clear],
+                                     np.asarray(model.predict(X))[clear]))
+    else:
+        expected = np.asarray(model.predict(X), dtype=np.float64)
+        got = onnx_model.predict(X)
+        scale = max(1.0, float(np.abs(expected).max()))
+        worst = float(np.abs(got - expected).max()) / scale
+        ok = got.shape == expected.shape and worst <= 1e-4
+    if not ok:
+        raise _UnsupportedStep(
+            f"The ONNX graph of this {type(network).__name__} disagrees with the "
+            f"model on test rows (largest difference {worst:.3g}), so it was not "
+            "written. A step or layer is converted differently from how it "
+            "computes; export the network alone with "
+            "skdeep.export.export_network(model, 'net.keras') and report the "
+            "model's layers to skdeep.")
 
 
 # ------------------------------------------------------------ Keras formats

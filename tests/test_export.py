@@ -415,6 +415,55 @@ def test_unconvertible_step_is_named(tmp_path):
     assert not (tmp_path / "m.onnx").exists()
 
 
+def test_step_skl2onnx_refuses_is_explained(tmp_path):
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(FunctionTransformer(np.log1p),
+                         skdeep.MLPClassifier((3,), epochs=1)).fit(X, y)
+    with pytest.raises(ValueError, match=r"skl2onnx could not convert this "
+                       r"pipeline: FunctionTransformer is not supported.*Steps: "
+                       r"\['functiontransformer'\]"):
+        export_onnx(pipe, tmp_path / "m.onnx")
+
+
+class _Tripler(TransformerMixin, BaseEstimator):
+    def fit(self, X, y=None):
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def transform(self, X):
+        return np.asarray(X) * 3
+
+
+def _identity_converter(scope, operator, container):
+    # a wrong converter, as a user could register: it forgets the * 3
+    container.add_node("Identity", [operator.inputs[0].full_name],
+                       [operator.outputs[0].full_name],
+                       name=scope.get_unique_operator_name("Identity"))
+
+
+def _same_shape(operator):
+    operator.outputs[0].type = operator.inputs[0].type.__class__(
+        operator.inputs[0].type.shape)
+
+
+def test_graph_that_disagrees_with_the_model_is_not_written(tmp_path):
+    from skl2onnx import update_registered_converter
+
+    update_registered_converter(_Tripler, "TestTripler", _same_shape,
+                                _identity_converter)
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(_Tripler(), skdeep.MLPClassifier(
+        (8,), epochs=5, random_state=0)).fit(X, y)
+    path = tmp_path / "m.onnx"
+    with pytest.raises(ValueError, match=r"The ONNX graph of this MLPClassifier "
+                       r"disagrees with the model on test rows \(largest "
+                       r"difference .*\), so it was not written"):
+        export_onnx(pipe, path)
+    assert list(tmp_path.iterdir()) == []  # nor a temporary file left
+
+
 def test_text_in_a_numeric_column_is_refused(exported):
     _, _, folder = exported
     model = load_onnx(folder / "pipeline.onnx")
