@@ -275,12 +275,13 @@ def test_int8_is_smaller_and_close(quantized, dataset, scheme):
           f"accuracy {acc32:.4f} -> {acc8:.4f} (drop {acc32 - acc8:+.4f}); "
           f"probabilities: max diff {diff.max():.4f}, "
           f"{(diff > 1e-2).mean():.2%} over 1e-2")
-    assert acc32 - acc8 <= 0.005
-    assert (small["predict"] == full["predict"]).mean() >= 0.99
-    # Measured on these data: int8-weights moves probabilities by at most
-    # ~0.02, dynamic int8 (activations quantized too) by up to ~0.11 on a
-    # few rows; 97% of entries stay within 1e-2 either way.
-    assert (diff <= 1e-2).mean() >= 0.97
+    # Measured on these data (README "Deploying"): accuracy drops by at most
+    # 0.0018; int8-weights moves probabilities by at most ~0.02, dynamic int8
+    # (activations quantized too) by up to ~0.11 on a few rows, with 97.4% or
+    # more of entries within 1e-2. Bounds leave room for other seeds.
+    assert acc32 - acc8 <= 0.01
+    assert (small["predict"] == full["predict"]).mean() >= 0.98
+    assert (diff <= 1e-2).mean() >= 0.95
     assert diff.max() <= (0.05 if scheme == "int8-weights" else 0.2)
 
 
