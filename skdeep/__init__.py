@@ -22,6 +22,7 @@ _EXPORTS = {
     "save": "skdeep.persistence",
     "load": "skdeep.persistence",
     "clear_cache": "skdeep._loop",
+    "export_onnx": "skdeep.export",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]

@@ -14,6 +14,7 @@ import sys
 __all__ = ["main"]
 
 _MODELS = ("mlp",)
+_EXPORT_FORMATS = ("onnx", "keras", "saved_model", "tflite")
 
 
 class CLIError(Exception):
@@ -59,13 +60,33 @@ def _parser():
                       help="where to save the best pipeline (default model.skdeep)")
     tune.add_argument("--quiet", action="store_true", help="no progress lines")
 
-    predict = sub.add_parser("predict", help="predict with a saved model")
+    predict = sub.add_parser(
+        "predict", help="predict with a saved model or an exported .onnx file",
+        description="Predict with a model saved by 'skdeep tune' / skdeep.save, "
+        "or with an ONNX file written by 'skdeep export' (run by onnxruntime "
+        "alone: TensorFlow and Keras are not imported).")
     predict.add_argument("model", metavar="MODEL")
     predict.add_argument("data", metavar="DATA.csv")
     predict.add_argument("--proba", action="store_true",
                          help="class probabilities instead of labels")
     predict.add_argument("--out", metavar="preds.csv",
                          help="write a CSV here (default: standard output)")
+
+    export = sub.add_parser(
+        "export", help="export a saved model to ONNX or a Keras format",
+        description="ONNX: the whole pipeline (preprocessing + network) as one "
+        "graph that onnxruntime runs without TensorFlow. keras / saved_model / "
+        "tflite: the network alone, in Keras's own formats.")
+    export.add_argument("model", metavar="MODEL")
+    export.add_argument("--format", choices=_EXPORT_FORMATS, default="onnx",
+                        help="default: onnx")
+    export.add_argument("--quantize", choices=("int8", "int8-weights"),
+                        help="int8: dynamic int8 quantization; int8-weights: "
+                        "int8 weights only, closer to float32 (ONNX only)")
+    export.add_argument("--opset", type=int, metavar="N",
+                        help="ONNX opset (default 17)")
+    export.add_argument("--out", required=True, metavar="FILE",
+                        help="file (a directory for saved_model) to write")
 
     info = sub.add_parser("info", help="show a saved model's metadata")
     info.add_argument("model", metavar="MODEL")
@@ -204,11 +225,15 @@ def _cmd_tune(args):
 def _cmd_predict(args):
     import pandas as pd
 
-    model, metadata = _load_model(args.model)
-    frame = _read_csv(args.data)
-    target = metadata.get("extra", {}).get("target")
-    if target in frame.columns:
-        frame = frame.drop(columns=[target])
+    if args.model.endswith(".onnx"):
+        model = _load_onnx(args.model)
+        frame = _read_csv(args.data)  # extra columns (the target) are ignored
+    else:
+        model, metadata = _load_model(args.model)
+        frame = _read_csv(args.data)
+        target = metadata.get("extra", {}).get("target")
+        if target in frame.columns:
+            frame = frame.drop(columns=[target])
     if args.proba:
         if not hasattr(model, "predict_proba"):
             raise CLIError("--proba needs a classifier; this model is a regressor")
@@ -224,6 +249,54 @@ def _cmd_predict(args):
     else:
         out.to_csv(sys.stdout, index=False)
     return 0
+
+
+def _load_onnx(path):
+    """An exported ONNX file, opened with onnxruntime only (no TensorFlow)."""
+    from skdeep._onnx_runtime import load_onnx
+
+    if not os.path.exists(path):
+        raise CLIError(f"model file not found: {path}")
+    try:
+        return load_onnx(path)
+    except ImportError as exc:
+        raise CLIError(str(exc)) from exc
+    except Exception as exc:
+        if type(exc).__name__ in ("InvalidProtobuf", "Fail", "InvalidGraph"):
+            raise CLIError(f"{path} is not a valid ONNX file: "
+                           f"{str(exc).splitlines()[0]}") from exc
+        raise
+
+
+def _cmd_export(args):
+    if args.quantize and args.format != "onnx":
+        raise CLIError(f"--quantize applies to --format onnx only; got --format "
+                       f"{args.format}")
+    if args.opset is not None and args.format != "onnx":
+        raise CLIError("--opset applies to --format onnx only")
+    model, _ = _load_model(args.model)
+    from skdeep import export
+
+    try:
+        if args.format == "onnx":
+            export.export_onnx(model, args.out, quantize=args.quantize,
+                               opset=args.opset)
+        else:
+            export.export_network(model, args.out, format=args.format)
+    except ImportError as exc:
+        raise CLIError(str(exc)) from exc
+    what = "model and preprocessing" if args.format == "onnx" else "network"
+    size = _size(args.out)
+    print(f"Exported the {what} to {args.out} ({args.format}"
+          f"{', ' + args.quantize if args.quantize else ''}, {size / 1024:.1f} KiB)")
+    return 0
+
+
+def _size(path):
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(root, name))
+                   for root, _, names in os.walk(path) for name in names)
+    return os.path.getsize(path)
 
 
 def _load_model(path):
@@ -278,7 +351,8 @@ def main(argv=None):
         parser.print_help()
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    command = {"tune": _cmd_tune, "predict": _cmd_predict, "info": _cmd_info}
+    command = {"tune": _cmd_tune, "predict": _cmd_predict, "info": _cmd_info,
+               "export": _cmd_export}
     try:
         return command[args.command](args)
     except CLIError as exc:
