@@ -26,9 +26,9 @@ def plan_execution(steps_per_epoch, limit=32):
     return max(d for d in range(1, min(steps, limit) + 1) if steps % d == 0)
 
 
-def _tf_batches(arrays, n, batch_size, seed, epoch_offset, shuffle, repeat=True):
-    """Batches as ``tf.data``: epoch ``e`` is permuted by a stateless op seeded
-    with ``(seed, epoch_offset + e)`` and each batch gathered from it."""
+def _tf_batches(arrays, n, batch_size, seed, epoch_offset, shuffle):
+    """Endless batches as ``tf.data``: epoch ``e`` is permuted by a stateless op
+    seeded with ``(seed, epoch_offset + e)`` and each batch gathered from it."""
     import tensorflow as tf
 
     tensors = tuple(tf.convert_to_tensor(a) for a in arrays)
@@ -46,8 +46,7 @@ def _tf_batches(arrays, n, batch_size, seed, epoch_offset, shuffle, repeat=True)
     def gather(index):
         return tuple(tf.gather(t, index) for t in tensors)
 
-    epochs = tf.data.Dataset.range(2**62 if repeat else 1)
-    return epochs.flat_map(epoch_batches).map(
+    return tf.data.Dataset.range(2**62).flat_map(epoch_batches).map(
         gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
 
 
@@ -113,8 +112,13 @@ def fit(model, data, validation, *, epochs, batch_size, seed, epoch_offset,
     if validation is not None:
         Xv, yv, swv = validation
         val_arrays = (Xv, yv) if swv is None else (Xv, yv, swv)
-        kwargs["validation_data"] = (
-            _tf_batches(val_arrays, Xv.shape[0], batch_size, seed, 0, False, False)
-            if tensorflow else _py_batches(val_arrays, batch_size, seed, 0, False))
+        if tensorflow:  # in order, with a known number of batches
+            import tensorflow as tf
+
+            kwargs["validation_data"] = tf.data.Dataset.from_tensor_slices(
+                val_arrays).batch(batch_size).prefetch(2)
+        else:
+            kwargs["validation_data"] = _py_batches(val_arrays, batch_size, seed, 0,
+                                                    False)
     kwargs.update(extra or {})
     return model.fit(**kwargs).history

@@ -386,10 +386,12 @@ class BaseKerasEstimator(BaseEstimator):
             return model  # compiled by the user's build function: theirs
         new = self._make_optimizer(steps, self._engine)
         old = model.optimizer
+        new_config, old_config = new.get_config(), old.get_config()
         if (partial and type(new) is type(old)
-                and {**new.get_config(), "name": None, "learning_rate": None}
-                == {**old.get_config(), "name": None, "learning_rate": None}):
-            old.learning_rate = self.learning_rate
+                and isinstance(old_config.get("learning_rate"), float)
+                and {**new_config, "name": None, "learning_rate": None}
+                == {**old_config, "name": None, "learning_rate": None}):
+            old.learning_rate = new_config["learning_rate"]
             return model
         self._compile(model, steps, engine=self._engine)
         return model
@@ -532,7 +534,8 @@ class BaseKerasEstimator(BaseEstimator):
 
     def _make_template(self):
         """Another network like the fitted one (for ``skdeep._loop``'s cache)."""
-        return self._build_keras_model(self._meta(), seed=0)
+        with training.seeded_build(0):
+            return self._build_keras_model(self._meta(), seed=0)
 
     def _forward(self):
         """A function ``X -> network outputs`` for the fitted network.

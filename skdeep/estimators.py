@@ -23,6 +23,7 @@ from .architectures import (
 )
 from .classifier import BaseKerasClassifier
 from .regressor import BaseKerasRegressor
+from .training import seeded_build
 
 __all__ = ["CNNClassifier", "MLPClassifier", "MLPRegressor", "TransferClassifier"]
 
@@ -667,7 +668,10 @@ class TransferClassifier(_ImageInputMixin, BaseKerasClassifier):
 
     def _fresh_base(self):
         """A fresh copy of the pretrained network, loaded once per fit."""
-        base = self.__dict__.pop("_base", None) or fresh_base(self.base_model)
+        base = self.__dict__.pop("_base", None)
+        if base is None:
+            with seeded_build(None):  # cloning draws seeds it then overwrites
+                base = fresh_base(self.base_model)
         n_weighted = sum(1 for layer in base.layers if layer.weights)
         if self.trainable_layers > n_weighted:
             raise ValueError(
