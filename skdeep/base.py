@@ -42,6 +42,8 @@ __all__ = ["TRAINING_PARAMS", "BaseKerasEstimator"]
 # accumulation order with the batch size), and few shapes get traced.
 _PREDICT_CHUNK = 8192
 _PREDICT_ROWS = 64
+# Prediction calls of a fitted network that use the shared forward pass.
+_SHARED_FORWARD_CALLS = 4
 # Dense values per chunk when X is sparse (rows densified chunk by chunk).
 _SPARSE_CHUNK_VALUES = 2**24
 
@@ -290,6 +292,7 @@ class BaseKerasEstimator(BaseEstimator):
                                          epochs=phase_epochs, batch_size=batch_size,
                                          seed=seed, epoch_offset=offset))
         self.model_ = model
+        self._predict_calls = 0
         self._record_history(histories, continuing)
         return self
 
@@ -548,7 +551,14 @@ class BaseKerasEstimator(BaseEstimator):
 
         model = self.model_
         key = self.__dict__.get("_network_key")
-        if key is not None and keras.backend.backend() in ("tensorflow", "jax"):
+        backend = keras.backend.backend()
+        # on TensorFlow, passing the weights costs ~0.5 ms a call: a network
+        # that keeps predicting (a deployed model) gets its own traced
+        # function, with its weights captured, after a few calls
+        calls = self.__dict__.get("_predict_calls", 0) + 1
+        self._predict_calls = calls
+        if key is not None and (backend == "jax" or (
+                backend == "tensorflow" and calls <= _SHARED_FORWARD_CALLS)):
             fwd = _loop.forward(key, self._make_template)
             return lambda X: fwd(model, X)
         return model.predict_on_batch
