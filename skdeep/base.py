@@ -18,6 +18,7 @@ A fit seeds nothing globally: every random draw comes from the fit's seed
 
 import math
 import warnings
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -42,8 +43,10 @@ __all__ = ["TRAINING_PARAMS", "BaseKerasEstimator"]
 # accumulation order with the batch size), and few shapes get traced.
 _PREDICT_CHUNK = 8192
 _PREDICT_ROWS = 64
-# Prediction calls of a fitted network that use the shared forward pass.
+# Prediction calls of a fitted network that use the shared forward pass, and
+# the calls counted so far per network (predict leaves the estimator as it was).
 _SHARED_FORWARD_CALLS = 4
+_PREDICT_CALLS = weakref.WeakKeyDictionary()
 # Dense values per chunk when X is sparse (rows densified chunk by chunk).
 _SPARSE_CHUNK_VALUES = 2**24
 
@@ -292,7 +295,7 @@ class BaseKerasEstimator(BaseEstimator):
                                          epochs=phase_epochs, batch_size=batch_size,
                                          seed=seed, epoch_offset=offset))
         self.model_ = model
-        self._predict_calls = 0
+        _PREDICT_CALLS.pop(model, None)
         self._record_history(histories, continuing)
         return self
 
@@ -555,8 +558,8 @@ class BaseKerasEstimator(BaseEstimator):
         # on TensorFlow, passing the weights costs ~0.5 ms a call: a network
         # that keeps predicting (a deployed model) gets its own traced
         # function, with its weights captured, after a few calls
-        calls = self.__dict__.get("_predict_calls", 0) + 1
-        self._predict_calls = calls
+        calls = _PREDICT_CALLS.get(model, 0) + 1
+        _PREDICT_CALLS[model] = calls
         if key is not None and (backend == "jax" or (
                 backend == "tensorflow" and calls <= _SHARED_FORWARD_CALLS)):
             fwd = _loop.forward(key, self._make_template)
