@@ -13,6 +13,8 @@ _EXPORTS = {
     "MLPRegressor": "skdeep.estimators",
     "CNNClassifier": "skdeep.estimators",
     "TransferClassifier": "skdeep.estimators",
+    "SequenceClassifier": "skdeep.families",
+    "SequenceRegressor": "skdeep.families",
     "KerasClassifier": "skdeep.classifier",
     "KerasRegressor": "skdeep.regressor",
     "TabularCleaner": "skdeep.preprocessing",
