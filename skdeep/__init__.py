@@ -15,6 +15,7 @@ _EXPORTS = {
     "TransferClassifier": "skdeep.estimators",
     "SequenceClassifier": "skdeep.families",
     "SequenceRegressor": "skdeep.families",
+    "TextClassifier": "skdeep.families",
     "KerasClassifier": "skdeep.classifier",
     "KerasRegressor": "skdeep.regressor",
     "TabularCleaner": "skdeep.preprocessing",
