@@ -16,6 +16,7 @@ _EXPORTS = {
     "SequenceClassifier": "skdeep.families",
     "SequenceRegressor": "skdeep.families",
     "TextClassifier": "skdeep.families",
+    "AutoencoderTransformer": "skdeep.families",
     "KerasClassifier": "skdeep.classifier",
     "KerasRegressor": "skdeep.regressor",
     "TabularCleaner": "skdeep.preprocessing",

@@ -140,6 +140,12 @@ def default_space(estimator, *, strategy="random"):
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}; got {strategy!r}.")
     network, prefix = find_network(estimator)
+    if not isinstance(network, BaseKerasEstimator) and isinstance(estimator, Pipeline):
+        # e.g. an AutoencoderTransformer step before a scikit-learn estimator
+        for name, step in estimator.steps[:-1]:
+            if isinstance(step, BaseKerasEstimator):
+                network, prefix = step, f"{name}__"
+                break
     grid = strategy == "grid"
     kind = type(network).__name__
     if not isinstance(network, BaseKerasEstimator):

@@ -4,6 +4,7 @@ Each builder takes plain arguments plus input/output metadata and returns an
 uncompiled ``keras.Model``. Nothing here knows about scikit-learn.
 """
 
+from .autoencoder import build_autoencoder, split_autoencoder
 from .cnn import AUGMENTATIONS, build_cnn, check_cnn_fits
 from .mlp import Seeds, build_mlp, dense_block, seeded_initializer
 from .sequence import CELLS, build_sequence
@@ -15,6 +16,7 @@ __all__ = [
     "CELLS",
     "TEXT_ENCODERS",
     "Seeds",
+    "build_autoencoder",
     "build_cnn",
     "build_mlp",
     "build_sequence",
@@ -25,4 +27,5 @@ __all__ = [
     "fresh_base",
     "seeded_initializer",
     "set_trainable_top",
+    "split_autoencoder",
 ]
