@@ -663,6 +663,11 @@ class TextClassifier(BaseKerasClassifier):
         state.pop("_vectorizer_cache", None)  # rebuilt from vocabulary_
         return state
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "vocabulary_" in self.__dict__:  # predict leaves the estimator unchanged
+            self._vectorizer()
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
@@ -820,16 +825,20 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         """
         self._validate_all_params()
         continuing = self.warm_start and self.__sklearn_is_fitted__()
-        return self._fit(X, None, sample_weight, epochs=self.epochs,
-                         reset=not continuing, use_validation=True)
+        self._fit(X, None, sample_weight, epochs=self.epochs, reset=not continuing,
+                  use_validation=True)
+        self._halves()  # built here: transform leaves the estimator unchanged
+        return self
 
     def partial_fit(self, X, y=None, sample_weight=None):
         """Train for one epoch on ``X``, starting from the current weights."""
         first = not self.__sklearn_is_fitted__()
         if first:
             self._validate_all_params()
-        return self._fit(X, None, sample_weight, epochs=1, reset=first,
-                         use_validation=False)
+        self._fit(X, None, sample_weight, epochs=1, reset=first,
+                  use_validation=False)
+        self._halves()
+        return self
 
     def _check_params(self):
         _check_sizes(self, "encoder_layer_sizes", allow_empty=True)
@@ -938,6 +947,11 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         state = super().__getstate__()
         state.pop("_halves_cache", None)  # rebuilt from the network
         return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if self.__sklearn_is_fitted__():
+            self._halves()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

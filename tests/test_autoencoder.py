@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdeep import AutoencoderTransformer
 from skdeep.search import default_space
@@ -127,3 +128,21 @@ def test_errors(digits_split):
     with pytest.raises(ValueError, match=r"X has 5 features, but Autoencoder"
                                          r"Transformer is expecting 64"):
         ae.transform(np.zeros((4, 5)))
+
+
+_SAMPLE_WEIGHT_REASON = (
+    "Mini-batch training: an integer sample weight and a repeated row give "
+    "different batches, so the fits differ; weighted losses are still honoured."
+)
+
+
+@pytest.mark.slow
+@parametrize_with_checks(
+    [AutoencoderTransformer(2, encoder_layer_sizes=(8,), epochs=5, random_state=0)],
+    expected_failed_checks=lambda est: {
+        "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
+        "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
+    },
+)
+def test_scikit_learn_transformer_checks(estimator, check):
+    check(estimator)
