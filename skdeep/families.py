@@ -24,7 +24,7 @@ from .architectures import (
     build_text,
     split_autoencoder,
 )
-from .base import _PREDICT_ROWS, BaseKerasEstimator
+from .base import BaseKerasEstimator
 from .classifier import BaseKerasClassifier
 from .estimators import _ATTR_DOC, _TRAINING_DOC, _as_sizes, _check_architecture
 from .regressor import BaseKerasRegressor
@@ -485,7 +485,8 @@ class TextClassifier(BaseKerasClassifier):
     of its first ``sequence_length`` words, padded with 0. Words not in the
     vocabulary, at fit or predict time, map to one "unknown word" id. The
     vocabulary is the fitted attribute ``vocabulary_``, so it is saved with
-    the estimator (pickle, joblib, :func:`skdeep.save`).
+    the estimator (pickle, joblib, :func:`skdeep.save`). ``partial_fit``
+    learns it from the texts of its first call.
 
     Parameters
     ----------
@@ -678,6 +679,11 @@ class TextClassifier(BaseKerasClassifier):
 
 
 # -------------------------------------------------------------- autoencoder
+# Rows per network call are padded to a multiple of this, as in
+# ``BaseKerasEstimator._predict_raw``: a row's output then does not depend on
+# how many rows came with it.
+_PREDICT_ROWS = 64
+
 _AE_TRAINING_DOC = _TRAINING_DOC.replace(
     "(stratified for classifiers, seeded by ``random_state``)",
     "(seeded by ``random_state``)")

@@ -138,7 +138,7 @@ _SAMPLE_WEIGHT_REASON = (
 
 @pytest.mark.slow
 @parametrize_with_checks(
-    [AutoencoderTransformer(2, encoder_layer_sizes=(8,), epochs=5, random_state=0)],
+    [AutoencoderTransformer(2, encoder_layer_sizes=(4,), epochs=2, random_state=0)],
     expected_failed_checks=lambda est: {
         "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
         "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
