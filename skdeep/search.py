@@ -100,11 +100,17 @@ def find_network(estimator):
 
     The prefix is what a parameter name needs in front to reach the network
     (``"model__"`` in a :func:`make_tabular_pipeline`, ``""`` for a bare
-    estimator).
+    estimator). In a pipeline that ends in a scikit-learn estimator, the
+    first skdeep step (an ``AutoencoderTransformer``, say) is the network.
     """
     if isinstance(estimator, Pipeline):
         name, step = estimator.steps[-1]
         inner, prefix = find_network(step)
+        if not isinstance(inner, BaseKerasEstimator):
+            # e.g. an AutoencoderTransformer step before a scikit-learn model
+            for earlier, step in estimator.steps[:-1]:
+                if isinstance(step, BaseKerasEstimator):
+                    return step, f"{earlier}__"
         return inner, f"{name}__{prefix}"
     inner = getattr(estimator, "estimator", None)  # e.g. a search or wrapper
     if inner is not None and not isinstance(estimator, BaseKerasEstimator):
@@ -140,12 +146,6 @@ def default_space(estimator, *, strategy="random"):
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}; got {strategy!r}.")
     network, prefix = find_network(estimator)
-    if not isinstance(network, BaseKerasEstimator) and isinstance(estimator, Pipeline):
-        # e.g. an AutoencoderTransformer step before a scikit-learn estimator
-        for name, step in estimator.steps[:-1]:
-            if isinstance(step, BaseKerasEstimator):
-                network, prefix = step, f"{name}__"
-                break
     grid = strategy == "grid"
     kind = type(network).__name__
     if not isinstance(network, BaseKerasEstimator):

@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdeep import AutoencoderTransformer
-from skdeep.search import default_space
+from skdeep.search import default_space, find_network
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +93,7 @@ def test_tuned_inside_a_pipeline_search(digits_split):
     assert search.best_params_ == {"ae__latent_dim": 8}
     space = default_space(pipe, strategy="grid")
     assert {"ae__latent_dim", "ae__noise_std", "ae__learning_rate"} <= set(space)
+    assert find_network(pipe) == (pipe.named_steps["ae"], "ae__")  # tune's target
     alone = GridSearchCV(AutoencoderTransformer(**kw), {"latent_dim": [1, 8]},
                          cv=2).fit(X_tr[:300])
     assert alone.best_params_ == {"latent_dim": 8}  # score: -reconstruction error
