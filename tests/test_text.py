@@ -13,6 +13,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+import skdeep
 from skdeep import TextClassifier
 from skdeep.search import default_space
 
@@ -135,6 +136,9 @@ def test_vocabulary_is_learnt_in_fit_and_saved(negation, tmp_path):
     joblib.dump(clf, tmp_path / "text.joblib")
     np.testing.assert_array_equal(
         joblib.load(tmp_path / "text.joblib").predict_proba(X_te[:50]), expected)
+    skdeep.save(clf, tmp_path / "text.skdeep")
+    loaded = skdeep.load(tmp_path / "text.skdeep")
+    np.testing.assert_array_equal(loaded.predict_proba(X_te[:50]), expected)
     again = TextClassifier(**_SMALL, max_tokens=10, epochs=2).fit(X[:200], y[:200])
     assert again.vocabulary_ == clf.vocabulary_  # deterministic
     np.testing.assert_array_equal(again.predict_proba(X_te[:50]), expected)
