@@ -142,6 +142,11 @@ class _SequenceInputMixin:
                 "'lstm'); a conv1d network already sees both directions."
             )
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False  # sequences are dense arrays
+        return tags
+
     def _build_sequence(self, units, output_activation, seed):
         return build_sequence(
             self.sequence_shape_, units, output_activation=output_activation,
