@@ -67,6 +67,32 @@ _TRANSFER_RANDOM = {
     "trainable_layers": [0, 1, 2],
 }
 _TRANSFER_GRID = {"head_layer_sizes": [(64,), (128,)], "trainable_layers": [0, 1]}
+_SEQUENCE_RANDOM = {
+    "cell": ["gru", "lstm", "conv1d"],
+    "recurrent_layer_sizes": [(16,), (32,), (64,), (64, 32)],
+    "dropout": [0.0, 0.1, 0.2],
+    "l2": loguniform(1e-6, 1e-2),
+}
+_SEQUENCE_GRID = {"cell": ["gru", "conv1d"], "recurrent_layer_sizes": [(32,), (64,)]}
+_TEXT_RANDOM = {
+    "encoder": ["pooling", "conv1d", "gru"],
+    "embedding_dim": [16, 32, 64],
+    "max_tokens": [5000, 20000],
+    "dropout": [0.0, 0.2, 0.5],
+}
+_TEXT_GRID = {"encoder": ["pooling", "conv1d"], "embedding_dim": [16, 64]}
+_AUTOENCODER_RANDOM = {
+    "encoder_layer_sizes": [(32,), (64,), (128, 64)],
+    "latent_dim": [2, 4, 8, 16, 32],
+    "noise_std": [0.0, 0.1, 0.2],
+}
+_AUTOENCODER_GRID = {"latent_dim": [4, 16], "noise_std": [0.0, 0.1]}
+_FAMILY_SPACES = {  # estimator class name -> (grid, random)
+    "SequenceClassifier": (_SEQUENCE_GRID, _SEQUENCE_RANDOM),
+    "SequenceRegressor": (_SEQUENCE_GRID, _SEQUENCE_RANDOM),
+    "TextClassifier": (_TEXT_GRID, _TEXT_RANDOM),
+    "AutoencoderTransformer": (_AUTOENCODER_GRID, _AUTOENCODER_RANDOM),
+}
 
 
 def find_network(estimator):
@@ -74,11 +100,17 @@ def find_network(estimator):
 
     The prefix is what a parameter name needs in front to reach the network
     (``"model__"`` in a :func:`make_tabular_pipeline`, ``""`` for a bare
-    estimator).
+    estimator). In a pipeline that ends in a scikit-learn estimator, the
+    first skdeep step (an ``AutoencoderTransformer``, say) is the network.
     """
     if isinstance(estimator, Pipeline):
         name, step = estimator.steps[-1]
         inner, prefix = find_network(step)
+        if not isinstance(inner, BaseKerasEstimator):
+            # e.g. an AutoencoderTransformer step before a scikit-learn model
+            for earlier, step in estimator.steps[:-1]:
+                if isinstance(step, BaseKerasEstimator):
+                    return step, f"{earlier}__"
         return inner, f"{name}__{prefix}"
     inner = getattr(estimator, "estimator", None)  # e.g. a search or wrapper
     if inner is not None and not isinstance(estimator, BaseKerasEstimator):
@@ -128,6 +160,8 @@ def default_space(estimator, *, strategy="random"):
         space.update(_CNN_GRID if grid else _CNN_RANDOM)
     elif kind == "TransferClassifier":
         space.update(_TRANSFER_GRID if grid else _TRANSFER_RANDOM)
+    elif kind in _FAMILY_SPACES:
+        space.update(_FAMILY_SPACES[kind][0 if grid else 1])
     return {prefix + name: values for name, values in space.items()}
 
 
