@@ -51,6 +51,32 @@ def _layer_sizes(est, param):
     return sizes
 
 
+_REGULARISATION_CONSTRAINTS = {
+    "activation": [str, callable],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "l1": [Interval(Real, 0, None, closed="left")],
+    "l2": [Interval(Real, 0, None, closed="left")],
+    "kernel_initializer": [str, callable],
+}
+
+
+def _check_sizes(est, param, *, allow_empty):
+    """A tuple of positive ints from ``param``, or a ValueError saying why not."""
+    given = getattr(est, param)
+    sizes = _as_sizes(given)
+    if not sizes and not allow_empty:
+        raise ValueError(
+            f"The {param!r} parameter of {type(est).__name__} needs at least one "
+            f"layer, e.g. (64,). Got {given!r} instead."
+        )
+    if sizes:
+        _check_architecture(est, param)
+    return tuple(int(s) for s in sizes)
+
+
+# ---------------------------------------------------------------- sequences
+
+
 def _check_architecture(est, sizes_param="hidden_layer_sizes"):
     """Checks that parameter constraints cannot express."""
     import keras

@@ -68,7 +68,10 @@ def test_transformer_conventions(digits_split):
     out = ae.transform(frame)
     assert isinstance(out, pd.DataFrame) and list(out.columns) == names.tolist()
     assert ae.feature_names_in_[0] == "px0"
-    assert ae.partial_fit(frame).n_iter_ == 1  # y is optional
+    streamed = AutoencoderTransformer(3, encoder_layer_sizes=(8,), epochs=2,
+                                      early_stopping=False, random_state=0)
+    assert streamed.partial_fit(frame).n_iter_ == 1  # y is optional
+    assert streamed.partial_fit(frame).n_iter_ == 2  # one epoch per call
 
 
 def test_denoising_noise_is_seeded_and_training_only(digits_split):
@@ -139,7 +142,10 @@ _SAMPLE_WEIGHT_REASON = (
 
 @pytest.mark.slow
 @parametrize_with_checks(
-    [AutoencoderTransformer(2, encoder_layer_sizes=(4,), epochs=2, random_state=0)],
+    # early_stopping=False: the checks call partial_fit, which has no
+    # validation split (as for the MLP in test_sklearn_checks.py)
+    [AutoencoderTransformer(2, encoder_layer_sizes=(4,), epochs=2,
+                            early_stopping=False, random_state=0)],
     expected_failed_checks=lambda est: {
         "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
         "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,

@@ -56,10 +56,13 @@ def test_regressor_learns_a_lagged_sum():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(600, 10)).astype(np.float32)
     y = X[:, 2] + X[:, 6]  # flat rows, one feature per timestep
+    # the GRU sits on a plateau for a few epochs on some seeds: patience 30
+    # lets every seed through (R^2 0.989-0.997 for seeds 0-4; patience 10
+    # stops 2 of 5 seeds on the plateau at R^2 ~0.25)
     reg = SequenceRegressor((16,), input_shape=(10,), epochs=60, learning_rate=0.01,
-                            random_state=0).fit(X[:400], y[:400])
+                            patience=30, random_state=0).fit(X[:400], y[:400])
     r2 = reg.score(X[400:], y[400:])
-    print(f"lagged sum R^2 {r2:.3f}")  # measured: 0.995
+    print(f"lagged sum R^2 {r2:.3f}")  # measured: 0.989
     assert r2 > 0.95
     assert reg.sequence_shape_ == (10, 1)
 

@@ -105,7 +105,10 @@ def test_conv1d_beats_tfidf_when_word_order_matters(negation):
 @pytest.mark.slow
 def test_gru_reads_negation(negation):
     (X, y), (X_te, y_te) = negation
-    clf = TextClassifier(**_SMALL, encoder="gru", epochs=40).fit(X, y)
+    # a small GRU sits on a plateau for a few epochs on some seeds: patience 30
+    # lets every seed through (1.000 for seeds 0-3; patience 10 stops seed 0
+    # on the plateau at 0.5)
+    clf = TextClassifier(**_SMALL, encoder="gru", epochs=40, patience=30).fit(X, y)
     assert clf.score(X_te, y_te) >= 0.95  # measured: 1.000
 
 
