@@ -116,13 +116,9 @@ def _keras_onnx(network, opset):
 
 
 def _from_logits(network):
-    loss = getattr(network.model_, "loss", None)
-    if hasattr(loss, "get_config"):
-        try:
-            return bool(loss.get_config().get("from_logits", False))
-        except (NotImplementedError, TypeError):
-            return False
-    return False
+    from .classifier import _from_logits as loss_from_logits
+
+    return loss_from_logits(getattr(network.model_, "loss", None))
 
 
 def _labels_tensor(classes):
