@@ -25,6 +25,7 @@ _EXPORTS = {
     "results_table": "skdeep.search",
     "save": "skdeep.persistence",
     "load": "skdeep.persistence",
+    "cache_info": "skdeep._loop",
     "clear_cache": "skdeep._loop",
     "export_onnx": "skdeep.export",
 }

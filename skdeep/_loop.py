@@ -422,7 +422,12 @@ def clear_cache():
 
 
 def cache_info():
-    """What the cache holds: ``{"trainers", "bytes", "forward_functions"}``."""
+    """What skdeep's cache of compiled loops holds, as a dict.
+
+    ``trainers``: cached training loops (one per architecture and training
+    setup, each with a private copy of its network); ``bytes``: the memory of
+    their variables; ``forward_functions``: cached prediction functions.
+    """
     return _CACHE.info()
 
 

@@ -6,6 +6,7 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
@@ -68,7 +69,9 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
                 f"multilabel-indicator targets; y is {target_type!r}. Fit one "
                 "classifier per output (sklearn.multioutput.MultiOutputClassifier)."
             )
-        self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+        self._label_encoder = LabelEncoder().fit(y if classes is None
+                                                 else np.asarray(classes))
+        self.classes_ = self._label_encoder.classes_
         if len(self.classes_) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 classes in y, but y "
@@ -90,17 +93,15 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
             return y.astype(np.float32)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        codes = np.searchsorted(self.classes_, y)
-        codes = np.clip(codes, 0, len(self.classes_) - 1)
-        unseen = self.classes_[codes] != y
-        if np.any(unseen):
+        unseen = np.setdiff1d(y, self.classes_)
+        if unseen.size:
             raise ValueError(
                 f"y contains labels not seen in the first fit: "
-                f"{np.unique(y[unseen]).tolist()}; known classes are "
+                f"{unseen.tolist()}; known classes are "
                 f"{self.classes_.tolist()}. Pass every class to the first "
                 "partial_fit with classes=..."
             )
-        return codes.astype(np.int32)
+        return self._label_encoder.transform(y).astype(np.int32)
 
     def _stratify(self, y_enc):
         return y_enc if self.target_type_ != "multilabel-indicator" else None

@@ -24,7 +24,7 @@ _SCRIPT = textwrap.dedent("""
     np.testing.assert_array_equal(a.predict_proba(X[1200:]), b.predict_proba(X[1200:]))
     # the compiled loop is cached: a fit on other rows reuses it, and the same
     # seed still gives the same fit
-    from skdeep._loop import cache_info
+    from skdeep import cache_info
     assert cache_info()["trainers"] == 1
     MLPClassifier(**params).fit(X[:1100], y[:1100])
     c = MLPClassifier(**params).fit(X[:1200], y[:1200])

@@ -116,26 +116,22 @@ def test_discarded_estimators_free_their_networks(blobs):
 
 
 def test_clear_cache_empties_the_cache_and_fits_still_match(blobs):
-    from skdeep._loop import cache_info
-
     X, y = blobs
     first = MLPClassifier(**FAST, random_state=0).fit(X, y).predict_proba(X)
-    assert cache_info()["trainers"] >= 1
+    assert skdeep.cache_info()["trainers"] >= 1
     skdeep.clear_cache()
-    assert cache_info() == {"trainers": 0, "bytes": 0, "forward_functions": 0}
+    assert skdeep.cache_info() == {"trainers": 0, "bytes": 0, "forward_functions": 0}
     again = MLPClassifier(**FAST, random_state=0).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(first, again)
 
 
 def test_the_cache_stays_within_its_bounds(blobs):
-    from skdeep import _loop
-
     X, y = blobs
-    for units in range(1, _loop.MAX_TRAINERS + 4):
+    for units in range(1, 16 + 4):  # 16 networks, 256 MB at most (README)
         MLPClassifier((units,), epochs=1, random_state=0).fit(X, y)
-    info = _loop.cache_info()
-    assert info["trainers"] <= _loop.MAX_TRAINERS
-    assert info["bytes"] <= _loop.MAX_BYTES
+    info = skdeep.cache_info()
+    assert info["trainers"] == 16
+    assert info["bytes"] <= 256 * 2**20
 
 
 def test_batch_level_callbacks_see_every_batch(blobs):
@@ -217,13 +213,11 @@ def test_random_state_none_follows_numpys_global_seed_like_scikit_learn(blobs):
 
 
 def test_reuse_off_keeps_nothing(monkeypatch, blobs):
-    from skdeep._loop import cache_info
-
     X, y = blobs
     skdeep.clear_cache()
     monkeypatch.setenv("SKDEEP_REUSE_NETWORKS", "0")
     MLPClassifier(**FAST, random_state=0).fit(X, y)
-    assert cache_info()["trainers"] == 0
+    assert skdeep.cache_info()["trainers"] == 0
     monkeypatch.setenv("SKDEEP_REUSE_NETWORKS", "maybe")
     with pytest.raises(ValueError, match="SKDEEP_REUSE_NETWORKS='maybe' is not"):
         MLPClassifier(**FAST, random_state=0).fit(X, y)
