@@ -1,6 +1,7 @@
-"""Parallel grid search: n_jobs=1 against n_jobs=2, skdeep and scikeras.
+"""Search benchmarks: parallel grid search, and strategies at equal budget.
 
-A grid of 8 candidates x 3 folds (24 fits) on digits, each network one hidden
+``--mode parallel`` (the default): n_jobs=1 against n_jobs=2, skdeep and
+scikeras. A grid of 8 candidates x 3 folds (24 fits) on digits, each network one hidden
 layer, 10 epochs, batch 32. Every configuration runs in a fresh process and
 times two searches there:
 
@@ -12,7 +13,17 @@ times two searches there:
 
 Prints wall times and speedups.
 
+``--mode strategies``: ``skdeep.tune`` with grid, random, halving, bayes and
+bayes with the median pruner, on digits and breast cancer, at the same budget:
+``--n-iter`` candidates (the grid has 12: 3 layer sizes x 4 learning rates;
+random, halving and bayes draw the learning rate log-uniformly from the same
+range), 3 folds, ``--strategy-epochs`` epochs with early stopping, n_jobs=1
+(pruning watches fits in its own process). Each search runs in a fresh
+process after one warm-up fit, so TensorFlow's start-up is not timed. Prints
+wall time, best CV accuracy and, for bayes, candidates pruned.
+
     python benchmarks/bench_search.py [--epochs 10]
+    python benchmarks/bench_search.py --mode strategies [--n-iter 12]
 """
 
 import argparse
@@ -57,10 +68,85 @@ print(json.dumps({"cold": times[0], "warm": times[1]}))
 """
 
 
+_STRATEGY_RUN = r"""
+import json, os, sys, time, warnings
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+warnings.filterwarnings("ignore")
+import numpy as np
+from scipy.stats import loguniform
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.preprocessing import StandardScaler
+from skdeep import MLPClassifier, tune
+data, strategy, n_iter, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
+    int(sys.argv[4])
+load = load_digits if data == "digits" else load_breast_cancer
+X, y = load(return_X_y=True)
+X = StandardScaler().fit_transform(X).astype(np.float32)
+est = MLPClassifier(epochs=epochs, batch_size=64, patience=5, random_state=0)
+MLPClassifier(hidden_layer_sizes=(8,), epochs=1).fit(X[:100], y[:100])  # warm-up
+sizes = [(32,), (64,), (64, 32)]
+if strategy == "grid":
+    space = {"hidden_layer_sizes": sizes,
+             "learning_rate": [1e-3, 3e-3, 1e-2, 3e-2]}
+else:
+    space = {"hidden_layer_sizes": sizes, "learning_rate": loguniform(1e-3, 3e-2)}
+pruner = None
+if strategy.startswith("bayes+"):
+    strategy, pruner = strategy.split("+")
+start = time.perf_counter()
+search = tune(est, X, y, space=space, strategy=strategy, n_iter=n_iter, cv=3,
+              random_state=0, verbose=0, pruner=pruner)
+elapsed = time.perf_counter() - start
+print(json.dumps({"time": elapsed, "score": float(search.best_score_),
+                  "candidates": len(set(map(str, search.cv_results_["params"]))),
+                  "pruned": int(np.sum(search.cv_results_.get("pruned", 0)))}))
+"""
+
+STRATEGIES = ("grid", "random", "halving", "bayes", "bayes+median")
+
+
+def compare_strategies(n_iter, epochs, datasets):
+    rows = {}
+    for data in datasets:
+        for strategy in STRATEGIES:
+            out = subprocess.run(
+                [sys.executable, "-c", _STRATEGY_RUN, data, strategy, str(n_iter),
+                 str(epochs)], capture_output=True, text=True, check=True)
+            rows[data, strategy] = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"  {data} {strategy}: {rows[data, strategy]}", file=sys.stderr,
+                  flush=True)
+    print(f"\nskdeep.tune, {n_iter} candidates x 3 folds, up to {epochs} epochs "
+          f"(early stopping), n_jobs=1, {os.cpu_count()} cores "
+          f"({time.strftime('%Y-%m-%d %H:%M')})")
+    print(f"{'dataset':10}{'strategy':14}{'time s':>8}{'best CV acc':>13}"
+          f"{'pruned':>8}{'time vs bayes':>15}")
+    for data in datasets:
+        base = rows[data, "bayes"]["time"]
+        for strategy in STRATEGIES:
+            row = rows[data, strategy]
+            pruned = str(row["pruned"]) if strategy.startswith("bayes") else ""
+            print(f"{data:10}{strategy:14}{row['time']:8.1f}{row['score']:13.4f}"
+                  f"{pruned:>8}{row['time'] / base:14.2f}x")
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--mode", choices=("parallel", "strategies"),
+                        default="parallel")
+    parser.add_argument("--epochs", type=int, default=10,
+                        help="epochs per fit in --mode parallel")
+    parser.add_argument("--n-iter", type=int, default=12,
+                        help="candidates per search in --mode strategies")
+    parser.add_argument("--strategy-epochs", type=int, default=20,
+                        help="maximum epochs per fit in --mode strategies")
+    parser.add_argument("--datasets", default="digits,cancer",
+                        help="comma-separated, in --mode strategies")
     args = parser.parse_args(argv)
+    if args.mode == "strategies":
+        compare_strategies(args.n_iter, args.strategy_epochs,
+                           args.datasets.split(","))
+        return
     here = os.path.dirname(os.path.abspath(__file__))
     libs = ["skdeep"]
     try:

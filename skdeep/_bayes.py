@@ -12,10 +12,17 @@ candidate with ``partial_fit`` (no validation split, no early stopping, no
 learning-rate schedule) and then refits with ``fit``, so the model it returns
 is not trained the way it was scored; it scores every fold after every epoch;
 and it is not a scikit-learn ``BaseSearchCV`` (MLflow makes no child runs for
-it, its ``cv_results_`` lacks per-split columns). Here pruning watches the
-validation loss that skdeep's ``fit`` already computes on the first fold
-(see ``skdeep._pruning``), and a pruned candidate's remaining folds stop
-after one batch.
+it, its ``cv_results_`` lacks per-split columns).
+
+Pruning here is a probe: before its cross-validation, a candidate trains on
+the first fold's training rows for the first quarter of its epochs (at least
+3), with its own validation split and early stopping; ``-val_loss`` after
+each epoch is reported to the trial and the pruner asked. A pruned candidate
+is not cross-validated (it goes through scikit-learn's loop with one-epoch
+fits only to appear in ``cv_results_``, with NaN scores). A Keras callback
+inside the CV fits was tried first: user callbacks turn off skdeep's network
+recycling, and a pruned candidate's remaining folds still paid a full network
+build each, so pruned searches were slower than unpruned ones on digits.
 
 Optuna is imported only when a search runs (extra ``optuna``).
 """
@@ -184,13 +191,14 @@ verbose, pre_dispatch, error_score, return_train_score
         ``None``: ``TPESampler(seed=random_state)`` with its first
         ``min(10, max(2, n_iter // 3))`` candidates drawn at random.
     pruner : {"median", "halving"}, optuna pruner or None, default=None
-        Stops candidates whose validation loss (first fold, per epoch) is
-        clearly worse than earlier candidates' at the same epoch. ``"median"``:
-        worse than the median of the completed candidates, after 3 of them
-        and ``epochs // 10`` warm-up epochs; ``"halving"``: asynchronous
-        successive halving keeping the best third at each rung. Needs the
-        network's validation split (``early_stopping=True``) and ``n_jobs=1``
-        (the folds must run in this process).
+        Skips the cross-validation of candidates whose validation loss is
+        clearly worse than earlier candidates' at the same epoch, measured by
+        a probe fit on the first fold's training rows for the first quarter
+        of the epochs (at least 3). ``"median"``: worse than the median of
+        the completed candidates, after 3 of them and ``epochs // 10``
+        warm-up epochs; ``"halving"``: asynchronous successive halving keeping
+        the best third at each rung (from ``epochs // 9`` epochs). Needs the
+        network's validation split (``early_stopping=True``).
 
     Attributes
     ----------
@@ -252,8 +260,7 @@ verbose, pre_dispatch, error_score, return_train_score
             min_resource=max(1, epochs // 9), reduction_factor=3)
 
     def _check_pruning(self):
-        from joblib import effective_n_jobs
-
+        """The network's ``epochs`` parameter name and value; checks the setup."""
         network, prefix = self._network()
         params = network.get_params()
         if not params.get("early_stopping", False):
@@ -264,13 +271,37 @@ verbose, pre_dispatch, error_score, return_train_score
                 "Set early_stopping=True (validation_fraction of each training "
                 "fold is held out) or pruner=None."
             )
-        if effective_n_jobs(self.n_jobs) != 1:
-            raise ValueError(
-                f"Pruning needs n_jobs=1 (got n_jobs={self.n_jobs!r}): the pruner "
-                "watches each candidate's first fold as it trains, in this "
-                "process. Use n_jobs=1, or pruner=None to run folds in parallel."
-            )
-        return prefix + "callbacks", list(params.get("callbacks") or ())
+        return prefix + "epochs", int(params["epochs"])
+
+    def _probe(self, params, epochs, trial, probe_epochs):
+        """Train the candidate on the first fold's training rows and report.
+
+        Returns True if the pruner stops the candidate. The probe trains
+        ``probe_epochs`` epochs with the candidate's own settings (validation
+        split, early stopping) and reports ``-val_loss`` after each epoch as
+        the trial's intermediate value at step = epoch; the pruner is asked
+        after each report, as it would be during training.
+        """
+        from sklearn.base import clone
+        from sklearn.utils import _safe_indexing
+
+        from .search import find_network
+
+        X, y, fit_params, train = self._probe_data
+        probe = clone(self.estimator).set_params(
+            **{**params, epochs: probe_epochs})
+        rows = {k: _safe_indexing(v, train) if hasattr(v, "__len__") and
+                len(v) == len(y) else v for k, v in fit_params.items()}
+        probe.fit(_safe_indexing(X, train), _safe_indexing(y, train), **rows)
+        history = find_network(probe)[0].history_.get("val_loss", [])
+        del probe  # its network goes back to skdeep's pool for the next fits
+        for step, value in enumerate(history):
+            if not math.isfinite(value):
+                return True  # diverged
+            trial.report(-float(value), step)
+            if trial.should_prune():
+                return True
+        return False
 
     def _metric(self):
         if isinstance(self.refit, str):
@@ -285,6 +316,30 @@ verbose, pre_dispatch, error_score, return_train_score
         )
 
     # -------------------------------------------------------------- search
+    def fit(self, X, y=None, **params):
+        """Run the search; see ``RandomizedSearchCV.fit``."""
+        self._fit_input = (X, y, params)
+        try:
+            return super().fit(X, y, **params)
+        finally:
+            del self._fit_input
+            self.__dict__.pop("_stubs", None)
+
+    def _probe_setup(self):
+        """First fold's training rows, for the pruning probes."""
+        from sklearn.base import is_classifier
+        from sklearn.model_selection import check_cv
+        from sklearn.utils.validation import indexable
+
+        X, y, params = self._fit_input
+        X, y = indexable(X, y)
+        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        groups = params.get("groups")
+        train, _ = next(iter(cv.split(X, y, groups)))
+        fit_params = {k: v for k, v in params.items() if k != "groups"}
+        return X, y, fit_params, train
+
+    # -------------------------------------------------------------- search
     def _run_search(self, evaluate_candidates):
         optuna = import_optuna()
         from .search import _Progress
@@ -293,9 +348,11 @@ verbose, pre_dispatch, error_score, return_train_score
         distributions, decoders = to_optuna_space(self.param_distributions,
                                                   self.estimator)
         pruner = self._make_pruner(optuna)
+        self._stubs = {}
         if pruner is not None:
-            callbacks_key, user_callbacks = self._check_pruning()
-            from ._pruning import PruningCallback
+            epochs_key, epochs = self._check_pruning()
+            probe_epochs = min(epochs, max(3, math.ceil(epochs / 4)))
+            self._probe_data = self._probe_setup()
         optuna_verbosity = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         try:
@@ -309,10 +366,15 @@ verbose, pre_dispatch, error_score, return_train_score
                 trial = study.ask(distributions)
                 params = {name: decoders.get(name, {}).get(value, value)
                           for name, value in trial.params.items()}
-                callback = None
-                if pruner is not None:
-                    callback = PruningCallback(trial)
-                    params[callbacks_key] = [*user_callbacks, callback]
+                pruned = pruner is not None and self._probe(
+                    params, epochs_key, trial,
+                    min(params.get(epochs_key, epochs), probe_epochs))
+                if pruned:
+                    # recorded through scikit-learn's loop like any candidate,
+                    # with one-epoch fits; its scores are reported as NaN
+                    stub = {**params, epochs_key: 1}
+                    self._stubs[id(stub)] = (stub, params)
+                    params = stub
                 # at verbose=1 our progress line replaces scikit-learn's
                 self.verbose = 0 if verbose == 1 else verbose
                 try:
@@ -320,7 +382,7 @@ verbose, pre_dispatch, error_score, return_train_score
                 finally:
                     self.verbose = verbose
                 score = float(results[f"mean_test_{metric}"][-1])
-                if callback is not None and callback.pruned:
+                if pruned:
                     study.tell(trial, state=optuna.trial.TrialState.PRUNED)
                 elif math.isfinite(score):
                     study.tell(trial, score)
@@ -330,18 +392,20 @@ verbose, pre_dispatch, error_score, return_train_score
                     progress.update(results)
         finally:
             optuna.logging.set_verbosity(optuna_verbosity)
+            self.__dict__.pop("_probe_data", None)
 
     def _format_results(self, candidate_params, n_splits, out, more_results=None):
-        """scikit-learn's results, without the pruning callbacks, plus ``pruned``.
+        """scikit-learn's results plus ``pruned``; pruned scores are NaN.
 
-        A pruned candidate's test (and train) scores become NaN: they come
-        from networks stopped early and would mislead the ranking.
+        A pruned candidate went through scikit-learn's loop with one-epoch
+        fits (the cheapest way into ``cv_results_``): its reported
+        parameters are the sampled ones and its test (and train) scores NaN,
+        so it ranks last.
         """
-        clean, pruned = [], []
-        for params in candidate_params:
-            key, callback = _pruning_callback(params)
-            pruned.append(callback is not None and callback.pruned)
-            clean.append({k: v for k, v in params.items() if k != key})
+        stubs = getattr(self, "_stubs", {})
+        pruned = [id(p) in stubs and stubs[id(p)][0] is p for p in candidate_params]
+        clean = [stubs[id(p)][1] if was_pruned else p
+                 for p, was_pruned in zip(candidate_params, pruned, strict=True)]
         if any(pruned):
             out = list(out)
             for i, was_pruned in enumerate(pruned):
@@ -359,22 +423,6 @@ verbose, pre_dispatch, error_score, return_train_score
             results = super()._format_results(clean, n_splits, out, more_results)
         results["pruned"] = np.array(pruned, dtype=bool)
         return results
-
-
-def _pruning_callback(params):
-    """``(name, callback)`` of the pruning callback in a candidate's params.
-
-    ``(None, None)`` when the candidate has none. The name is the
-    ``callbacks`` parameter that ``_run_search`` added, which is dropped from
-    the reported parameters (the refit and ``best_params_`` never see it).
-    """
-    for name, value in params.items():
-        if isinstance(value, list):
-            for item in value:
-                if type(item).__name__ == "PruningCallback" and \
-                        type(item).__module__ == "skdeep._pruning":
-                    return name, item
-    return None, None
 
 
 def _nan_like(scores):

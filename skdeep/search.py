@@ -339,14 +339,16 @@ def tune(
     backend : {None, "dask"}, default=None
         ``"dask"`` runs the fits on the current ``dask.distributed.Client``.
     pruner : {None, "median", "halving"} or optuna pruner, default=None
-        Bayes only: stop a candidate whose validation loss on its first fold
-        is clearly worse than earlier candidates' at the same epoch, and skip
-        its other folds. ``"median"``: worse than the median of completed
-        candidates (after 3 of them and ``epochs // 10`` warm-up epochs);
-        ``"halving"``: successive halving, keeping the best third at each
-        rung. Pruned candidates have ``pruned=True`` and NaN scores in
-        ``cv_results_`` / :func:`results_table`. Needs
-        ``early_stopping=True`` (the validation split) and ``n_jobs=1``.
+        Bayes only: before cross-validating a candidate, train it on the
+        first fold's training rows for a quarter of its epochs (at least 3);
+        if its validation loss is clearly worse than earlier candidates' at
+        the same epoch, skip its cross-validation. ``"median"``: worse than
+        the median of completed candidates (after 3 of them and
+        ``epochs // 10`` warm-up epochs); ``"halving"``: successive halving,
+        keeping the best third at each rung. Pruned candidates have
+        ``pruned=True`` and NaN scores in ``cv_results_`` /
+        :func:`results_table`. Needs ``early_stopping=True`` (the validation
+        split).
 
     Returns
     -------
