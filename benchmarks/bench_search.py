@@ -13,12 +13,13 @@ times two searches there:
 
 Prints wall times and speedups.
 
-``--mode strategies``: ``skdeep.tune`` with grid, random, halving, bayes and
-bayes with the median pruner, on digits and breast cancer, at the same budget:
+``--mode strategies``: ``skdeep.tune`` with grid, random, halving, bayes, and
+bayes with the median and the halving pruner, on digits and breast cancer
+(standardised), at the same budget:
 ``--n-iter`` candidates (the grid has 12: 3 layer sizes x 4 learning rates;
 random, halving and bayes draw the learning rate log-uniformly from the same
-range), 3 folds, ``--strategy-epochs`` epochs with early stopping, n_jobs=1
-(pruning watches fits in its own process). Each search runs in a fresh
+range), 3 folds, up to ``--strategy-epochs`` epochs with early stopping
+(patience 10, batch 32), n_jobs=1. Each search runs in a fresh
 process after one warm-up fit, so TensorFlow's start-up is not timed. Prints
 wall time, best CV accuracy and, for bayes, candidates pruned.
 
@@ -82,7 +83,7 @@ data, strategy, n_iter, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
 load = load_digits if data == "digits" else load_breast_cancer
 X, y = load(return_X_y=True)
 X = StandardScaler().fit_transform(X).astype(np.float32)
-est = MLPClassifier(epochs=epochs, batch_size=64, patience=5, random_state=0)
+est = MLPClassifier(epochs=epochs, random_state=0)  # batch 32, patience 10
 MLPClassifier(hidden_layer_sizes=(8,), epochs=1).fit(X[:100], y[:100])  # warm-up
 sizes = [(32,), (64,), (64, 32)]
 if strategy == "grid":
@@ -98,11 +99,12 @@ search = tune(est, X, y, space=space, strategy=strategy, n_iter=n_iter, cv=3,
               random_state=0, verbose=0, pruner=pruner)
 elapsed = time.perf_counter() - start
 print(json.dumps({"time": elapsed, "score": float(search.best_score_),
-                  "candidates": len(set(map(str, search.cv_results_["params"]))),
+                  "candidates": int(getattr(search, "n_candidates_",
+                                            [len(search.cv_results_["params"])])[0]),
                   "pruned": int(np.sum(search.cv_results_.get("pruned", 0)))}))
 """
 
-STRATEGIES = ("grid", "random", "halving", "bayes", "bayes+median")
+STRATEGIES = ("grid", "random", "halving", "bayes", "bayes+median", "bayes+halving")
 
 
 def compare_strategies(n_iter, epochs, datasets):
@@ -138,7 +140,7 @@ def main(argv=None):
                         help="epochs per fit in --mode parallel")
     parser.add_argument("--n-iter", type=int, default=12,
                         help="candidates per search in --mode strategies")
-    parser.add_argument("--strategy-epochs", type=int, default=20,
+    parser.add_argument("--strategy-epochs", type=int, default=60,
                         help="maximum epochs per fit in --mode strategies")
     parser.add_argument("--datasets", default="digits,cancer",
                         help="comma-separated, in --mode strategies")

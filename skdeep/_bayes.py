@@ -15,8 +15,8 @@ and it is not a scikit-learn ``BaseSearchCV`` (MLflow makes no child runs for
 it, its ``cv_results_`` lacks per-split columns).
 
 Pruning here is a probe: before its cross-validation, a candidate trains on
-the first fold's training rows for the first quarter of its epochs (at least
-3), with its own validation split and early stopping; ``-val_loss`` after
+the first fold's training rows for a sixth of its epochs (at least 3), with
+its own validation split and early stopping; ``-val_loss`` after
 each epoch is reported to the trial and the pruner asked. A pruned candidate
 is not cross-validated (it goes through scikit-learn's loop with one-epoch
 fits only to appear in ``cv_results_``, with NaN scores). A Keras callback
@@ -193,12 +193,13 @@ verbose, pre_dispatch, error_score, return_train_score
     pruner : {"median", "halving"}, optuna pruner or None, default=None
         Skips the cross-validation of candidates whose validation loss is
         clearly worse than earlier candidates' at the same epoch, measured by
-        a probe fit on the first fold's training rows for the first quarter
-        of the epochs (at least 3). ``"median"``: worse than the median of
-        the completed candidates, after 3 of them and ``epochs // 10``
-        warm-up epochs; ``"halving"``: asynchronous successive halving keeping
-        the best third at each rung (from ``epochs // 9`` epochs). Needs the
-        network's validation split (``early_stopping=True``).
+        a probe fit on the first fold's training rows for a sixth of the
+        epochs (at least 3). ``"median"``: worse than the median of the
+        completed candidates at any epoch of the probe's second half, once 3
+        candidates completed; ``"halving"``: successive halving with one rung
+        at the probe's last epoch, where a candidate must be in the best
+        third of those seen so far. Needs the network's validation split
+        (``early_stopping=True``).
 
     Attributes
     ----------
@@ -246,18 +247,18 @@ verbose, pre_dispatch, error_score, return_train_score
             seed=_seed(self.random_state),
             n_startup_trials=min(10, max(2, self.n_iter // 3)))
 
-    def _make_pruner(self, optuna):
+    def _make_pruner(self, optuna, probe_epochs):
         if self.pruner is None:
             return None
         if not isinstance(self.pruner, str):
             return self.pruner
-        network, _ = self._network()
-        epochs = int(network.get_params().get("epochs", 10))
         if self.pruner == "median":
+            # asked after each of the probe's second half of epochs
             return optuna.pruners.MedianPruner(
-                n_startup_trials=3, n_warmup_steps=max(1, epochs // 10))
+                n_startup_trials=3, n_warmup_steps=probe_epochs // 2)
+        # one rung, at the probe's last epoch: the best third go on
         return optuna.pruners.SuccessiveHalvingPruner(
-            min_resource=max(1, epochs // 9), reduction_factor=3)
+            min_resource=probe_epochs - 1, reduction_factor=3)
 
     def _check_pruning(self):
         """The network's ``epochs`` parameter name and value; checks the setup."""
@@ -273,7 +274,7 @@ verbose, pre_dispatch, error_score, return_train_score
             )
         return prefix + "epochs", int(params["epochs"])
 
-    def _probe(self, params, epochs, trial, probe_epochs):
+    def _probe(self, params, epochs_key, trial, probe_epochs):
         """Train the candidate on the first fold's training rows and report.
 
         Returns True if the pruner stops the candidate. The probe trains
@@ -289,7 +290,7 @@ verbose, pre_dispatch, error_score, return_train_score
 
         X, y, fit_params, train = self._probe_data
         probe = clone(self.estimator).set_params(
-            **{**params, epochs: probe_epochs})
+            **{**params, epochs_key: probe_epochs})
         rows = {k: _safe_indexing(v, train) if hasattr(v, "__len__") and
                 len(v) == len(y) else v for k, v in fit_params.items()}
         probe.fit(_safe_indexing(X, train), _safe_indexing(y, train), **rows)
@@ -347,12 +348,12 @@ verbose, pre_dispatch, error_score, return_train_score
         metric = self._metric()
         distributions, decoders = to_optuna_space(self.param_distributions,
                                                   self.estimator)
-        pruner = self._make_pruner(optuna)
         self._stubs = {}
-        if pruner is not None:
+        if self.pruner is not None:
             epochs_key, epochs = self._check_pruning()
-            probe_epochs = min(epochs, max(3, math.ceil(epochs / 4)))
+            probe_epochs = min(epochs, max(3, math.ceil(epochs / 6)))
             self._probe_data = self._probe_setup()
+        pruner = self._make_pruner(optuna, probe_epochs if self.pruner else None)
         optuna_verbosity = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         try:

@@ -22,10 +22,12 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
+from ._bayes import BayesSearchCV
 from .base import BaseKerasEstimator
 
 __all__ = [
     "STRATEGIES",
+    "BayesSearchCV",
     "default_space",
     "find_network",
     "format_params",
@@ -322,7 +324,7 @@ def tune(
         with ``n_iter`` candidates and epochs as the resource: every candidate
         starts with few epochs and the best third go on with three times
         more, up to the estimator's ``epochs``; ``"bayes"`` ->
-        ``skdeep._bayes.BayesSearchCV`` (a ``RandomizedSearchCV``) with
+        :class:`BayesSearchCV` (a ``RandomizedSearchCV``) with
         ``n_iter`` candidates proposed one by one by Optuna's TPE sampler,
         seeded by ``random_state`` (extra ``optuna``).
     cv : int or CV splitter, default=5
@@ -340,12 +342,12 @@ def tune(
         ``"dask"`` runs the fits on the current ``dask.distributed.Client``.
     pruner : {None, "median", "halving"} or optuna pruner, default=None
         Bayes only: before cross-validating a candidate, train it on the
-        first fold's training rows for a quarter of its epochs (at least 3);
+        first fold's training rows for a sixth of its epochs (at least 3);
         if its validation loss is clearly worse than earlier candidates' at
         the same epoch, skip its cross-validation. ``"median"``: worse than
-        the median of completed candidates (after 3 of them and
-        ``epochs // 10`` warm-up epochs); ``"halving"``: successive halving,
-        keeping the best third at each rung. Pruned candidates have
+        the median of completed candidates in the second half of that probe
+        (once 3 completed); ``"halving"``: not in the best third of the
+        candidates so far at the probe's last epoch. Pruned candidates have
         ``pruned=True`` and NaN scores in ``cv_results_`` /
         :func:`results_table`. Needs ``early_stopping=True`` (the validation
         split).
@@ -410,8 +412,6 @@ def tune(
         search = _RandomizedSearchCV(estimator, space, n_iter=n_iter,
                                      random_state=random_state, **common)
     elif strategy == "bayes":
-        from ._bayes import BayesSearchCV
-
         search = BayesSearchCV(estimator, space, n_iter=n_iter,
                                random_state=random_state, pruner=pruner, **common)
     else:
