@@ -107,24 +107,35 @@ print(json.dumps({"time": elapsed, "score": float(search.best_score_),
 STRATEGIES = ("grid", "random", "halving", "bayes", "bayes+median", "bayes+halving")
 
 
-def compare_strategies(n_iter, epochs, datasets):
-    rows = {}
-    for data in datasets:
-        for strategy in STRATEGIES:
-            out = subprocess.run(
-                [sys.executable, "-c", _STRATEGY_RUN, data, strategy, str(n_iter),
-                 str(epochs)], capture_output=True, text=True, check=True)
-            rows[data, strategy] = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"  {data} {strategy}: {rows[data, strategy]}", file=sys.stderr,
-                  flush=True)
+def compare_strategies(n_iter, epochs, datasets, strategies=STRATEGIES, repeat=1):
+    """Run every (dataset, strategy) ``repeat`` times, interleaved; print medians.
+
+    Interleaving spreads a shared machine's load changes over all strategies.
+    """
+    import statistics
+
+    runs = {}
+    for _ in range(repeat):
+        for data in datasets:
+            for strategy in strategies:
+                out = subprocess.run(
+                    [sys.executable, "-c", _STRATEGY_RUN, data, strategy,
+                     str(n_iter), str(epochs)],
+                    capture_output=True, text=True, check=True)
+                row = json.loads(out.stdout.strip().splitlines()[-1])
+                runs.setdefault((data, strategy), []).append(row)
+                print(f"  {data} {strategy}: {row}", file=sys.stderr, flush=True)
+    rows = {key: {**values[0],
+                  "time": statistics.median(r["time"] for r in values)}
+            for key, values in runs.items()}
     print(f"\nskdeep.tune, {n_iter} candidates x 3 folds, up to {epochs} epochs "
-          f"(early stopping), n_jobs=1, {os.cpu_count()} cores "
-          f"({time.strftime('%Y-%m-%d %H:%M')})")
+          f"(early stopping), n_jobs=1, {os.cpu_count()} cores, median of "
+          f"{repeat} ({time.strftime('%Y-%m-%d %H:%M')})")
     print(f"{'dataset':10}{'strategy':14}{'time s':>8}{'best CV acc':>13}"
           f"{'pruned':>8}{'time vs bayes':>15}")
     for data in datasets:
-        base = rows[data, "bayes"]["time"]
-        for strategy in STRATEGIES:
+        base = rows.get((data, "bayes"), next(iter(rows.values())))["time"]
+        for strategy in strategies:
             row = rows[data, strategy]
             pruned = str(row["pruned"]) if strategy.startswith("bayes") else ""
             print(f"{data:10}{strategy:14}{row['time']:8.1f}{row['score']:13.4f}"
@@ -144,10 +155,15 @@ def main(argv=None):
                         help="maximum epochs per fit in --mode strategies")
     parser.add_argument("--datasets", default="digits,cancer",
                         help="comma-separated, in --mode strategies")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES),
+                        help="comma-separated, in --mode strategies")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per search in --mode strategies (median time)")
     args = parser.parse_args(argv)
     if args.mode == "strategies":
         compare_strategies(args.n_iter, args.strategy_epochs,
-                           args.datasets.split(","))
+                           args.datasets.split(","), args.strategies.split(","),
+                           args.repeat)
         return
     here = os.path.dirname(os.path.abspath(__file__))
     libs = ["skdeep"]

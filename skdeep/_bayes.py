@@ -18,8 +18,8 @@ Pruning here is a probe: before its cross-validation, a candidate trains on
 the first fold's training rows for a sixth of its epochs (at least 3), with
 its own validation split and early stopping; ``-val_loss`` after
 each epoch is reported to the trial and the pruner asked. A pruned candidate
-is not cross-validated (it goes through scikit-learn's loop with one-epoch
-fits only to appear in ``cv_results_``, with NaN scores). A Keras callback
+is not cross-validated: it appears in ``cv_results_`` with NaN scores (see
+``BayesSearchCV._format_results``). A Keras callback
 inside the CV fits was tried first: user callbacks turn off skdeep's network
 recycling, and a pruned candidate's remaining folds still paid a full network
 build each, so pruned searches were slower than unpruned ones on digits.
@@ -29,6 +29,7 @@ Optuna is imported only when a search runs (extra ``optuna``).
 
 import math
 import re
+import time
 import warnings
 from numbers import Integral
 
@@ -324,7 +325,8 @@ verbose, pre_dispatch, error_score, return_train_score
             return super().fit(X, y, **params)
         finally:
             del self._fit_input
-            self.__dict__.pop("_stubs", None)
+            for name in ("_stubs", "_skipped", "_numbers"):
+                self.__dict__.pop(name, None)
 
     def _probe_setup(self):
         """First fold's training rows, for the pruning probes."""
@@ -348,7 +350,7 @@ verbose, pre_dispatch, error_score, return_train_score
         metric = self._metric()
         distributions, decoders = to_optuna_space(self.param_distributions,
                                                   self.estimator)
-        self._stubs = {}
+        self._stubs, self._skipped, self._numbers = {}, [], {}
         if self.pruner is not None:
             epochs_key, epochs = self._check_pruning()
             probe_epochs = min(epochs, max(3, math.ceil(epochs / 6)))
@@ -363,19 +365,28 @@ verbose, pre_dispatch, error_score, return_train_score
             self.study_ = study
             progress = _Progress(self.n_iter, metric) if self.verbose else None
             verbose = self.verbose
-            for _ in range(self.n_iter):
+            for i in range(self.n_iter):
                 trial = study.ask(distributions)
                 params = {name: decoders.get(name, {}).get(value, value)
                           for name, value in trial.params.items()}
+                start = time.perf_counter()
                 pruned = pruner is not None and self._probe(
                     params, epochs_key, trial,
                     min(params.get(epochs_key, epochs), probe_epochs))
+                if pruned and self._numbers and i < self.n_iter - 1:
+                    # no fits: _format_results adds it to the next results
+                    self._skipped.append(
+                        (trial.number, params, time.perf_counter() - start))
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                    continue
                 if pruned:
-                    # recorded through scikit-learn's loop like any candidate,
-                    # with one-epoch fits; its scores are reported as NaN
+                    # the first or last candidate: no later evaluation would
+                    # report it, so it goes through scikit-learn's loop with
+                    # one-epoch fits (the cheapest), its scores set to NaN
                     stub = {**params, epochs_key: 1}
                     self._stubs[id(stub)] = (stub, params)
                     params = stub
+                self._numbers[id(params)] = trial.number
                 # at verbose=1 our progress line replaces scikit-learn's
                 self.verbose = 0 if verbose == 1 else verbose
                 try:
@@ -396,34 +407,47 @@ verbose, pre_dispatch, error_score, return_train_score
             self.__dict__.pop("_probe_data", None)
 
     def _format_results(self, candidate_params, n_splits, out, more_results=None):
-        """scikit-learn's results plus ``pruned``; pruned scores are NaN.
+        """scikit-learn's results plus ``pruned``, candidates in trial order.
 
-        A pruned candidate went through scikit-learn's loop with one-epoch
-        fits (the cheapest way into ``cv_results_``): its reported
-        parameters are the sampled ones and its test (and train) scores NaN,
-        so it ranks last.
+        Pruned candidates were not cross-validated: most were never given to
+        scikit-learn's loop and are added here; the first or last one went
+        through it with one-epoch fits. Either way their parameters are the
+        sampled ones, their test (and train) scores NaN (so they rank last)
+        and their fit time that of their probe or one-epoch fits.
         """
         stubs = getattr(self, "_stubs", {})
-        pruned = [id(p) in stubs and stubs[id(p)][0] is p for p in candidate_params]
-        clean = [stubs[id(p)][1] if was_pruned else p
-                 for p, was_pruned in zip(candidate_params, pruned, strict=True)]
-        if any(pruned):
-            out = list(out)
-            for i, was_pruned in enumerate(pruned):
-                if not was_pruned:
-                    continue
-                for j in range(i * n_splits, (i + 1) * n_splits):
-                    out[j] = {**out[j], **{key: _nan_like(out[j][key]) for key in
-                                           ("test_scores", "train_scores")
-                                           if key in out[j]}}
+        numbers = getattr(self, "_numbers", {})
+        rows = []  # (trial number, params, one result per split, pruned)
+        for i, params in enumerate(candidate_params):
+            splits = out[i * n_splits:(i + 1) * n_splits]
+            pruned = id(params) in stubs and stubs[id(params)][0] is params
+            number = numbers.get(id(params), i)
+            if pruned:
+                params = stubs[id(params)][1]
+                splits = [_nan_scores(split) for split in splits]
+            rows.append((number, params, splits, pruned))
+        for number, params, seconds in getattr(self, "_skipped", ()):
+            split = {**_nan_scores(out[0]), "fit_time": seconds,
+                     "score_time": 0.0, "fit_error": None}
+            rows.append((number, params, [split] * n_splits, True))
+        rows.sort(key=lambda row: row[0])
+        pruned = [row[3] for row in rows]
         with warnings.catch_warnings():
             if any(pruned):
                 warnings.filterwarnings(
                     "ignore", message="One or more of the .* scores are non-finite",
                     category=UserWarning)
-            results = super()._format_results(clean, n_splits, out, more_results)
+            results = super()._format_results(
+                [row[1] for row in rows], n_splits,
+                [split for row in rows for split in row[2]], more_results)
         results["pruned"] = np.array(pruned, dtype=bool)
         return results
+
+
+def _nan_scores(split):
+    """One split's result with its test (and train) scores set to NaN."""
+    return {**split, **{key: _nan_like(split[key]) for key in
+                        ("test_scores", "train_scores") if key in split}}
 
 
 def _nan_like(scores):

@@ -209,9 +209,30 @@ def test_pruned_candidates_stop_early_and_rank_last(small):
     assert search.best_estimator_.n_iter_ > 3
     table = results_table(search)
     assert table["pruned"].tolist()[-slow.sum():] == [True] * slow.sum()
-    # pruned candidates are not cross-validated (one-epoch fits record them)
-    fit_time = results["mean_fit_time"]
-    assert fit_time[slow].max() < fit_time[~slow].min()
+    # pruned candidates are not cross-validated: no split has a score
+    for split in range(2):
+        assert np.isnan(results[f"split{split}_test_score"][slow]).all()
+        assert np.isfinite(results[f"split{split}_test_score"][~slow]).all()
+    assert (results["mean_fit_time"] > 0).all()
+
+
+def test_every_pruned_candidate_is_reported_in_trial_order(small):
+    # all pruned: the first and the last go through scikit-learn's loop with
+    # one-epoch fits, the middle one is added without fits
+    X, y = small
+    pruner = optuna.pruners.ThresholdPruner(lower=-1.0, n_warmup_steps=2)
+    space = {"learning_rate": [1e-5], "hidden_layer_sizes": [(4,), (8,), (16,)]}
+    search = tune(MLPClassifier(**dict(TINY, epochs=8)), X, y, space=space,
+                  strategy="bayes", n_iter=3, cv=2, random_state=0, verbose=0,
+                  pruner=pruner)
+    results = search.cv_results_
+    assert results["pruned"].tolist() == [True] * 3
+    assert results["params"] == [
+        {"learning_rate": 1e-5,
+         "hidden_layer_sizes": decode_choice(t.params["hidden_layer_sizes"])}
+        for t in search.study_.trials]
+    assert np.isnan(results["mean_test_score"]).all()
+    assert results["rank_test_score"].tolist() == [1, 1, 1]
 
 
 @pytest.mark.parametrize("pruner", ["median", "halving"])
