@@ -1,6 +1,7 @@
-"""Parallel grid search: n_jobs=1 against n_jobs=2, skdeep and scikeras.
+"""Search benchmarks: parallel grid search, and strategies at equal budget.
 
-A grid of 8 candidates x 3 folds (24 fits) on digits, each network one hidden
+``--mode parallel`` (the default): n_jobs=1 against n_jobs=2, skdeep and
+scikeras. A grid of 8 candidates x 3 folds (24 fits) on digits, each network one hidden
 layer, 10 epochs, batch 32. Every configuration runs in a fresh process and
 times two searches there:
 
@@ -12,7 +13,18 @@ times two searches there:
 
 Prints wall times and speedups.
 
+``--mode strategies``: ``skdeep.tune`` with grid, random, halving, bayes, and
+bayes with the median and the halving pruner, on digits and breast cancer
+(standardised), at the same budget:
+``--n-iter`` candidates (the grid has 12: 3 layer sizes x 4 learning rates;
+random, halving and bayes draw the learning rate log-uniformly from the same
+range), 3 folds, up to ``--strategy-epochs`` epochs with early stopping
+(patience 10, batch 32), n_jobs=1. Each search runs in a fresh
+process after one warm-up fit, so TensorFlow's start-up is not timed. Prints
+wall time, best CV accuracy and, for bayes, candidates pruned.
+
     python benchmarks/bench_search.py [--epochs 10]
+    python benchmarks/bench_search.py --mode strategies [--n-iter 12]
 """
 
 import argparse
@@ -57,10 +69,102 @@ print(json.dumps({"cold": times[0], "warm": times[1]}))
 """
 
 
+_STRATEGY_RUN = r"""
+import json, os, sys, time, warnings
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+warnings.filterwarnings("ignore")
+import numpy as np
+from scipy.stats import loguniform
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.preprocessing import StandardScaler
+from skdeep import MLPClassifier, tune
+data, strategy, n_iter, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
+    int(sys.argv[4])
+load = load_digits if data == "digits" else load_breast_cancer
+X, y = load(return_X_y=True)
+X = StandardScaler().fit_transform(X).astype(np.float32)
+est = MLPClassifier(epochs=epochs, random_state=0)  # batch 32, patience 10
+MLPClassifier(hidden_layer_sizes=(8,), epochs=1).fit(X[:100], y[:100])  # warm-up
+sizes = [(32,), (64,), (64, 32)]
+if strategy == "grid":
+    space = {"hidden_layer_sizes": sizes,
+             "learning_rate": [1e-3, 3e-3, 1e-2, 3e-2]}
+else:
+    space = {"hidden_layer_sizes": sizes, "learning_rate": loguniform(1e-3, 3e-2)}
+pruner = None
+if strategy.startswith("bayes+"):
+    strategy, pruner = strategy.split("+")
+start = time.perf_counter()
+search = tune(est, X, y, space=space, strategy=strategy, n_iter=n_iter, cv=3,
+              random_state=0, verbose=0, pruner=pruner)
+elapsed = time.perf_counter() - start
+print(json.dumps({"time": elapsed, "score": float(search.best_score_),
+                  "candidates": int(getattr(search, "n_candidates_",
+                                            [len(search.cv_results_["params"])])[0]),
+                  "pruned": int(np.sum(search.cv_results_.get("pruned", 0)))}))
+"""
+
+STRATEGIES = ("grid", "random", "halving", "bayes", "bayes+median", "bayes+halving")
+
+
+def compare_strategies(n_iter, epochs, datasets, strategies=STRATEGIES, repeat=1):
+    """Run every (dataset, strategy) ``repeat`` times, interleaved; print medians.
+
+    Interleaving spreads a shared machine's load changes over all strategies.
+    """
+    import statistics
+
+    runs = {}
+    for _ in range(repeat):
+        for data in datasets:
+            for strategy in strategies:
+                out = subprocess.run(
+                    [sys.executable, "-c", _STRATEGY_RUN, data, strategy,
+                     str(n_iter), str(epochs)],
+                    capture_output=True, text=True, check=True)
+                row = json.loads(out.stdout.strip().splitlines()[-1])
+                runs.setdefault((data, strategy), []).append(row)
+                print(f"  {data} {strategy}: {row}", file=sys.stderr, flush=True)
+    rows = {key: {**values[0],
+                  "time": statistics.median(r["time"] for r in values)}
+            for key, values in runs.items()}
+    print(f"\nskdeep.tune, {n_iter} candidates x 3 folds, up to {epochs} epochs "
+          f"(early stopping), n_jobs=1, {os.cpu_count()} cores, median of "
+          f"{repeat} ({time.strftime('%Y-%m-%d %H:%M')})")
+    print(f"{'dataset':10}{'strategy':14}{'time s':>8}{'best CV acc':>13}"
+          f"{'pruned':>8}{'time vs bayes':>15}")
+    for data in datasets:
+        base = rows.get((data, "bayes"), next(iter(rows.values())))["time"]
+        for strategy in strategies:
+            row = rows[data, strategy]
+            pruned = str(row["pruned"]) if strategy.startswith("bayes") else ""
+            print(f"{data:10}{strategy:14}{row['time']:8.1f}{row['score']:13.4f}"
+                  f"{pruned:>8}{row['time'] / base:14.2f}x")
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--mode", choices=("parallel", "strategies"),
+                        default="parallel")
+    parser.add_argument("--epochs", type=int, default=10,
+                        help="epochs per fit in --mode parallel")
+    parser.add_argument("--n-iter", type=int, default=12,
+                        help="candidates per search in --mode strategies")
+    parser.add_argument("--strategy-epochs", type=int, default=60,
+                        help="maximum epochs per fit in --mode strategies")
+    parser.add_argument("--datasets", default="digits,cancer",
+                        help="comma-separated, in --mode strategies")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES),
+                        help="comma-separated, in --mode strategies")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per search in --mode strategies (median time)")
     args = parser.parse_args(argv)
+    if args.mode == "strategies":
+        compare_strategies(args.n_iter, args.strategy_epochs,
+                           args.datasets.split(","), args.strategies.split(","),
+                           args.repeat)
+        return
     here = os.path.dirname(os.path.abspath(__file__))
     libs = ["skdeep"]
     try:

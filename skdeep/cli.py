@@ -42,10 +42,15 @@ def _parser():
     tune.add_argument("--model", choices=_MODELS, default="mlp")
     tune.add_argument("--task", choices=("auto", "classification", "regression"),
                       default="auto", help="default: guessed from the target column")
-    tune.add_argument("--strategy", choices=("random", "grid", "halving"),
-                      default="random")
+    tune.add_argument("--strategy", choices=("random", "grid", "halving", "bayes"),
+                      default="random",
+                      help="bayes: Optuna's TPE, needs pip install 'skdeep[optuna]'")
+    tune.add_argument("--pruner", choices=("none", "median", "halving"),
+                      default="none",
+                      help="with --strategy bayes: stop candidates whose validation "
+                      "loss is clearly worse than earlier ones' (default none)")
     tune.add_argument("--n-iter", type=int, default=10, metavar="N",
-                      help="candidates for random/halving search (default 10)")
+                      help="candidates for random/halving/bayes search (default 10)")
     tune.add_argument("--cv", type=int, default=3, metavar="K",
                       help="cross-validation folds (default 3)")
     tune.add_argument("--scoring", metavar="S", help="a scikit-learn scoring name")
@@ -182,6 +187,9 @@ def _cmd_tune(args):
                        f"{', '.join(map(str, frame.columns[:20]))}")
     frame = frame[frame[target].notna()]
     X, y = frame.drop(columns=[target]), frame[target]
+    if args.pruner != "none" and args.strategy != "bayes":
+        raise CLIError(f"--pruner {args.pruner} needs --strategy bayes "
+                       f"(got --strategy {args.strategy})")
 
     import skdeep
     from skdeep import MLPClassifier, MLPRegressor, make_tabular_pipeline
@@ -200,10 +208,14 @@ def _cmd_tune(args):
     search = skdeep.tune(
         pipe, X, y, space=space, strategy=args.strategy, n_iter=args.n_iter,
         cv=args.cv, scoring=args.scoring, n_jobs=args.n_jobs,
-        random_state=args.random_state, verbose=0 if args.quiet else 1)
+        random_state=args.random_state, verbose=0 if args.quiet else 1,
+        pruner=None if args.pruner == "none" else args.pruner)
     table = skdeep.results_table(search)
     import pandas as pd
 
+    if "pruned" in table:
+        print(f"\nPruned {int(table['pruned'].sum())} of {len(table)} candidates "
+              "early (their scores are NaN).")
     with pd.option_context("display.width", 160, "display.max_columns", 20,
                            "display.max_colwidth", 30):
         print("\nTop candidates:")

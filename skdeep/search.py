@@ -22,10 +22,12 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
+from ._bayes import BayesSearchCV
 from .base import BaseKerasEstimator
 
 __all__ = [
     "STRATEGIES",
+    "BayesSearchCV",
     "default_space",
     "find_network",
     "format_params",
@@ -33,7 +35,7 @@ __all__ = [
     "tune",
 ]
 
-STRATEGIES = ("grid", "random", "halving")
+STRATEGIES = ("grid", "random", "halving", "bayes")
 
 _TRAINING_RANDOM = {
     "learning_rate": loguniform(1e-4, 3e-2),
@@ -95,6 +97,44 @@ _FAMILY_SPACES = {  # estimator class name -> (grid, random)
 }
 
 
+def _bayes_spaces():
+    """Optuna distributions mirroring the random spaces (needs the extra).
+
+    Log scale for the learning rate and the L1 / L2 penalties; tuples of
+    layer sizes as labels such as ``"64-32"``, which the search decodes back
+    to ``(64, 32)``.
+    """
+    from ._bayes import import_optuna
+
+    dists = import_optuna().distributions
+    cat, flt = dists.CategoricalDistribution, dists.FloatDistribution
+    training = {
+        "learning_rate": flt(1e-4, 3e-2, log=True),
+        "batch_size": cat([16, 32, 64, 128]),
+        "optimizer": cat(["adam", "adamw", "rmsprop"]),
+    }
+    mlp = {
+        "hidden_layer_sizes": cat(["32", "64", "128", "64-32", "128-64",
+                                   "256-128"]),
+        "activation": cat(["relu", "tanh", "gelu"]),
+        "dropout": flt(0.0, 0.5),
+        "l1": flt(1e-8, 1e-3, log=True),
+        "l2": flt(1e-6, 1e-2, log=True),
+    }
+    cnn = {
+        "conv_filters": cat(["16", "32", "16-32", "32-64"]),
+        "kernel_size": cat([3, 5]),
+        "dense_layer_sizes": cat(["64", "128"]),
+        "dropout": flt(0.0, 0.5),
+    }
+    transfer = {
+        "head_layer_sizes": cat(["64", "128", "256"]),
+        "dropout": flt(0.0, 0.6),
+        "trainable_layers": dists.IntDistribution(0, 2),
+    }
+    return training, mlp, cnn, transfer
+
+
 def find_network(estimator):
     """Return ``(network_estimator, prefix)`` for an estimator or a pipeline.
 
@@ -125,15 +165,21 @@ def default_space(estimator, *, strategy="random"):
     Parameters
     ----------
     estimator : estimator or Pipeline
-    strategy : {"random", "halving", "grid"}, default="random"
-        ``"grid"`` gets a small grid of lists (16 candidates); the others
-        get distributions (``learning_rate`` and ``l2`` log-uniform).
+    strategy : {"random", "halving", "grid", "bayes"}, default="random"
+        ``"grid"`` gets a small grid of lists (16 candidates); ``"random"``
+        and ``"halving"`` get lists and scipy distributions (``learning_rate``
+        and ``l2`` log-uniform); ``"bayes"`` gets ``optuna.distributions``
+        for every parameter (extra ``optuna``): log scale for
+        ``learning_rate``, ``l1`` and ``l2``, categorical for architectures,
+        whose tuples are labels such as ``"64-32"`` that ``tune`` decodes
+        back to ``(64, 32)``.
 
     Returns
     -------
     dict
         Parameter names (prefixed to reach the network) to lists or scipy
-        distributions; usable directly with scikit-learn's search classes.
+        distributions (usable directly with scikit-learn's search classes),
+        or to Optuna distributions for ``"bayes"``.
 
     Examples
     --------
@@ -153,15 +199,28 @@ def default_space(estimator, *, strategy="random"):
             f"There is no default search space for {kind}; pass space={{...}} "
             "with parameter names and lists or scipy distributions."
         )
-    space = dict(_TRAINING_GRID if grid else _TRAINING_RANDOM)
+    if strategy == "bayes":
+        training, mlp, cnn, transfer = _bayes_spaces()
+    elif grid:
+        training, mlp, cnn, transfer = (_TRAINING_GRID, _MLP_GRID, _CNN_GRID,
+                                        _TRANSFER_GRID)
+    else:
+        training, mlp, cnn, transfer = (_TRAINING_RANDOM, _MLP_RANDOM,
+                                        _CNN_RANDOM, _TRANSFER_RANDOM)
+    space = dict(training)
     if kind in ("MLPClassifier", "MLPRegressor"):
-        space.update(_MLP_GRID if grid else _MLP_RANDOM)
+        space.update(mlp)
     elif kind == "CNNClassifier":
-        space.update(_CNN_GRID if grid else _CNN_RANDOM)
+        space.update(cnn)
     elif kind == "TransferClassifier":
-        space.update(_TRANSFER_GRID if grid else _TRANSFER_RANDOM)
+        space.update(transfer)
     elif kind in _FAMILY_SPACES:
-        space.update(_FAMILY_SPACES[kind][0 if grid else 1])
+        family = _FAMILY_SPACES[kind][0 if grid else 1]
+        if strategy == "bayes":
+            from ._bayes import to_optuna_space
+
+            family = to_optuna_space(family, network)[0]
+        space.update(family)
     return {prefix + name: values for name, values in space.items()}
 
 
@@ -286,6 +345,7 @@ def _backend(backend):
 def tune(
     estimator, X, y, *, space=None, strategy="random", n_iter=20, cv=5,
     scoring=None, n_jobs=1, random_state=None, verbose=1, backend=None,
+    pruner=None,
 ):
     """Tune an estimator (or pipeline) by cross-validation.
 
@@ -295,13 +355,17 @@ def tune(
     X, y : training data
     space : dict, default=None
         Parameter names to lists (grid) or lists / scipy distributions
-        (random, halving). ``None`` uses :func:`default_space`.
-    strategy : {"random", "grid", "halving"}, default="random"
+        (random, halving); for bayes also ``optuna.distributions``.
+        ``None`` uses :func:`default_space`.
+    strategy : {"random", "grid", "halving", "bayes"}, default="random"
         ``"grid"`` -> ``GridSearchCV``; ``"random"`` -> ``RandomizedSearchCV``
         with ``n_iter`` candidates; ``"halving"`` -> ``HalvingRandomSearchCV``
         with ``n_iter`` candidates and epochs as the resource: every candidate
         starts with few epochs and the best third go on with three times
-        more, up to the estimator's ``epochs``.
+        more, up to the estimator's ``epochs``; ``"bayes"`` ->
+        :class:`BayesSearchCV` (a ``RandomizedSearchCV``) with
+        ``n_iter`` candidates proposed one by one by Optuna's TPE sampler,
+        seeded by ``random_state`` (extra ``optuna``).
     cv : int or CV splitter, default=5
         Stratified for classifiers when an int.
     scoring : str or callable, default=None
@@ -315,10 +379,22 @@ def tune(
         ``> 0`` prints progress (fits done, elapsed, best score so far).
     backend : {None, "dask"}, default=None
         ``"dask"`` runs the fits on the current ``dask.distributed.Client``.
+    pruner : {None, "median", "halving"} or optuna pruner, default=None
+        Bayes only: before cross-validating a candidate, train it on the
+        first fold's training rows for a sixth of its epochs (at least 3);
+        if its validation loss is clearly worse than earlier candidates' at
+        the same epoch, skip its cross-validation. ``"median"``: worse than
+        the median of completed candidates in the second half of that probe
+        (once 3 completed); ``"halving"``: not in the best third of the
+        candidates so far at the probe's last epoch. Pruned candidates have
+        ``pruned=True`` and NaN scores in ``cv_results_`` /
+        :func:`results_table`. Needs ``early_stopping=True`` (the validation
+        split).
 
     Returns
     -------
-    search : fitted GridSearchCV, RandomizedSearchCV or HalvingRandomSearchCV
+    search : fitted GridSearchCV, RandomizedSearchCV, HalvingRandomSearchCV or
+        BayesSearchCV
 
     Examples
     --------
@@ -333,6 +409,12 @@ def tune(
     if strategy not in STRATEGIES:
         raise ValueError(
             f"strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}."
+        )
+    if pruner is not None and strategy != "bayes":
+        raise ValueError(
+            f"pruner={pruner!r} works with strategy='bayes' only; got "
+            f"strategy={strategy!r}. Use strategy='bayes', or pruner=None "
+            "(strategy='halving' prunes by epochs in its own way)."
         )
     network, prefix = find_network(estimator)
     if space is None:
@@ -368,6 +450,9 @@ def tune(
     elif strategy == "random":
         search = _RandomizedSearchCV(estimator, space, n_iter=n_iter,
                                      random_state=random_state, **common)
+    elif strategy == "bayes":
+        search = BayesSearchCV(estimator, space, n_iter=n_iter,
+                               random_state=random_state, pruner=pruner, **common)
     else:
         resource, min_epochs, max_epochs = _halving_budget(network, prefix, n_iter)
         space = {k: v for k, v in space.items() if k != resource}
@@ -391,8 +476,9 @@ def results_table(search):
 
     Columns: one per parameter (without the ``param_`` prefix), then
     ``mean_test_<metric>``, ``std_test_<metric>``, ``rank_test_<metric>`` (one
-    set per metric; ``score`` for a single metric), ``mean_fit_time``, and
-    ``n_resources`` / ``iter`` for halving searches.
+    set per metric; ``score`` for a single metric), ``mean_fit_time``,
+    ``n_resources`` / ``iter`` for halving searches, and ``pruned`` for
+    Bayesian searches (pruned candidates have NaN scores and rank last).
     """
     if not hasattr(search, "cv_results_"):
         raise ValueError(
@@ -404,8 +490,8 @@ def results_table(search):
     params.columns = [str(c) for c in params.columns]
     stats = [k for k in results if k.startswith(("mean_test_", "std_test_",
                                                  "rank_test_"))]
-    extra = [k for k in ("mean_fit_time", "std_fit_time", "n_resources", "iter")
-             if k in results]
+    extra = [k for k in ("mean_fit_time", "std_fit_time", "n_resources", "iter",
+                         "pruned") if k in results]
     table = pd.concat([params, pd.DataFrame({k: results[k] for k in stats + extra})],
                       axis=1)
     rank = f"rank_test_{_refit_metric(search)}"

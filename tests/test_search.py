@@ -56,7 +56,7 @@ def test_default_space_errors():
                        "LogisticRegression; pass space="):
         default_space(LogisticRegression())
     with pytest.raises(ValueError, match="strategy must be one of"):
-        default_space(MLPClassifier(), strategy="bayes")
+        default_space(MLPClassifier(), strategy="bayesian")
 
 
 @pytest.mark.parametrize("strategy, cls", [("grid", GridSearchCV),
