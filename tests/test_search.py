@@ -130,6 +130,26 @@ def test_parallel_scores_equal_serial_scores(small):
                                   runs[1].cv_results_["mean_test_score"])
 
 
+def test_parallel_fits_run_in_threads_of_this_process(small):
+    import os
+    import threading
+
+    import keras
+
+    X, y = small
+    seen = set()
+
+    class Where(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen.add((os.getpid(), threading.current_thread().name))
+
+    tune(MLPClassifier(**TINY, callbacks=[Where()]), X, y, space=SPACE,
+         strategy="grid", cv=2, n_jobs=2, random_state=0, verbose=0)
+    pids = {pid for pid, _ in seen}
+    assert pids == {os.getpid()}
+    assert len(seen) >= 2  # more than one thread did the fits
+
+
 def test_early_stopping_validation_comes_from_the_training_fold_only(small):
     X, y = small
     clf = MLPClassifier(**dict(TINY, epochs=6), early_stopping=True, random_state=0)
