@@ -13,10 +13,10 @@ Sections (issue 7's goals in brackets):
   memory      RSS growth per fit over 30 sequential fits [<= 1 MB]
   import      ``import skdeep`` and ``skdeep --help`` (TensorFlow not imported)
 
-``skdeep`` fits recycle the compiled network of an earlier, discarded fit of
-the same architecture (as in a search); ``skdeep-fresh`` sets
-``SKDEEP_REUSE_NETWORKS=0`` so that every fit compiles and traces a new one
-(the cost of the first fit of an architecture in a process).
+``skdeep`` fits reuse the compiled training loop cached by an earlier fit of
+the same architecture (as in a search; see ``skdeep/_loop.py``);
+``skdeep-fresh`` sets ``SKDEEP_REUSE_NETWORKS=0`` so that every fit traces a
+new one (the cost of the first fit of an architecture in a process).
 
     python benchmarks/bench_performance.py [--repeats 3] [--sections ...]
 """

@@ -20,9 +20,10 @@ its own validation split and early stopping; ``-val_loss`` after
 each epoch is reported to the trial and the pruner asked. A pruned candidate
 is not cross-validated: it appears in ``cv_results_`` with NaN scores (see
 ``BayesSearchCV._format_results``). A Keras callback
-inside the CV fits was tried first: user callbacks turn off skdeep's network
-recycling, and a pruned candidate's remaining folds still paid a full network
-build each, so pruned searches were slower than unpruned ones on digits.
+inside the CV fits was tried first: user callbacks move training off skdeep's
+compiled, cached loop onto ``keras.Model.fit``, and a pruned candidate's
+remaining folds still paid a full network build each, so pruned searches were
+slower than unpruned ones on digits.
 
 Optuna is imported only when a search runs (extra ``optuna``).
 """
