@@ -31,7 +31,7 @@ def _tf_batches(arrays, n, batch_size, seed, epoch_offset, shuffle):
     seeded with ``(seed, epoch_offset + e)`` and each batch gathered from it."""
     import tensorflow as tf
 
-    tensors = tuple(tf.convert_to_tensor(a) for a in arrays)
+    tensors = tf.nest.map_structure(tf.convert_to_tensor, arrays)
     steps = max(1, math.ceil(n / batch_size))
 
     def epoch_batches(epoch):
@@ -44,7 +44,7 @@ def _tf_batches(arrays, n, batch_size, seed, epoch_offset, shuffle):
             lambda i: index[i * batch_size:tf.minimum((i + 1) * batch_size, n)])
 
     def gather(index):
-        return tuple(tf.gather(t, index) for t in tensors)
+        return tf.nest.map_structure(lambda t: tf.gather(t, index), tensors)
 
     return tf.data.Dataset.range(2**62).flat_map(epoch_batches).map(
         gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
@@ -58,6 +58,12 @@ def _py_batches(arrays, batch_size, seed, epoch_offset, shuffle):
     """
     import keras
 
+    n = keras.tree.flatten(arrays)[0].shape[0]
+
+    def take(a, rows):
+        a = a[rows]
+        return np.asarray(a.toarray(), dtype=np.float32) if sp.issparse(a) else a
+
     class Batches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__()
@@ -65,24 +71,30 @@ def _py_batches(arrays, batch_size, seed, epoch_offset, shuffle):
             self.index = None
 
         def __len__(self):
-            return max(1, math.ceil(arrays[0].shape[0] / batch_size))
+            return max(1, math.ceil(n / batch_size))
 
         def __getitem__(self, i):
             if self.index is None:
-                n = arrays[0].shape[0]
                 self.index = (np.random.default_rng([seed, epoch_offset + self.epoch])
                               .permutation(n) if shuffle else np.arange(n))
             rows = self.index[i * batch_size:(i + 1) * batch_size]
-            batch = tuple(a[rows] for a in arrays)
-            if sp.issparse(batch[0]):
-                batch = (np.asarray(batch[0].toarray(), dtype=np.float32), *batch[1:])
-            return batch
+            return keras.tree.map_structure(lambda a: take(a, rows), arrays)
 
         def on_epoch_end(self):
             self.epoch += 1
             self.index = None
 
     return Batches()
+
+
+def _tuples(data):
+    """Lists of arrays (several inputs or outputs) as tuples, which tf.data
+    reads as structures rather than as one stacked tensor."""
+    if isinstance(data, (list, tuple)):
+        return tuple(_tuples(d) for d in data)
+    if isinstance(data, dict):
+        return {k: _tuples(v) for k, v in data.items()}
+    return data
 
 
 def fit(model, data, validation, *, epochs, batch_size, seed, epoch_offset,
@@ -97,9 +109,12 @@ def fit(model, data, validation, *, epochs, batch_size, seed, epoch_offset,
     """
     import keras
 
-    X, y, sw = data
+    extra = dict(extra or {})
+    X, y, sw = (_tuples(part) for part in data)
+    if validation is not None:
+        validation = tuple(_tuples(part) for part in validation)
     arrays = (X, y) if sw is None else (X, y, sw)
-    n = X.shape[0]
+    n = keras.tree.flatten(X)[0].shape[0]
     kwargs = {"epochs": epochs, "verbose": verbose, "callbacks": callbacks,
               "shuffle": False}
     tensorflow = keras.backend.backend() == "tensorflow" and not sp.issparse(X)
@@ -112,13 +127,14 @@ def fit(model, data, validation, *, epochs, batch_size, seed, epoch_offset,
     if validation is not None:
         Xv, yv, swv = validation
         val_arrays = (Xv, yv) if swv is None else (Xv, yv, swv)
-        if tensorflow:  # in order, with a known number of batches
+        val_batch = extra.pop("validation_batch_size", None) or batch_size
+        if tensorflow and not sp.issparse(Xv):  # in order, known number of batches
             import tensorflow as tf
 
             kwargs["validation_data"] = tf.data.Dataset.from_tensor_slices(
-                val_arrays).batch(batch_size).prefetch(2)
+                val_arrays).batch(val_batch).prefetch(2)
         else:
-            kwargs["validation_data"] = _py_batches(val_arrays, batch_size, seed, 0,
+            kwargs["validation_data"] = _py_batches(val_arrays, val_batch, seed, 0,
                                                     False)
-    kwargs.update(extra or {})
+    kwargs.update(extra)
     return model.fit(**kwargs).history

@@ -1,35 +1,32 @@
 """Routing of scikeras-style ``<destination>__<name>`` parameters.
 
-Pure functions, no Keras and no estimator state: the generic wrappers call them
-from ``fit`` with their extra keyword arguments.
+Pure functions; Keras is imported only where objects are built.
 
-``model__units=8``         -> build function argument ``units=8``
-``optimizer__beta_1=0.8``  -> optimizer constructor argument
-``loss__from_logits=True`` -> loss constructor argument
-``fit__shuffle=False``     -> ``keras.Model.fit`` argument
-``compile__jit_compile=1`` -> ``keras.Model.compile`` argument
-``predict__batch_size=1``  -> batch size used by ``predict``
+``model__units=8``            -> build function argument ``units=8``
+``optimizer__beta_1=0.8``     -> optimizer constructor argument
+``loss__from_logits=True``    -> loss constructor argument
+``metrics__0__name="acc"``    -> argument of the first metric
+``callbacks__0__patience=2``  -> argument of the first callback
+``fit__batch_size=8``         -> ``keras.Model.fit`` argument
+``compile__run_eagerly=True`` -> ``keras.Model.compile`` argument
+``predict__batch_size=1``     -> ``keras.Model.predict`` argument
+``score__sample_weight``...   -> argument of the estimator's ``scorer``
 """
 
 import difflib
 import inspect
+from collections.abc import Mapping
 
 __all__ = [
     "ROUTED_DESTINATIONS",
     "build_fn_arguments",
     "check_routed_names",
     "route_params",
+    "unflatten_params",
 ]
 
-ROUTED_DESTINATIONS = ("model", "optimizer", "loss", "fit", "compile", "predict")
-
-# Arguments that skdeep passes to ``keras.Model.fit`` / ``compile`` itself;
-# routing them would silently fight with the estimator's own parameters.
-_RESERVED = {
-    "fit": {"x", "y", "sample_weight", "epochs", "batch_size", "callbacks",
-            "validation_data", "validation_split", "verbose", "class_weight"},
-    "compile": {"optimizer", "loss"},
-}
+ROUTED_DESTINATIONS = ("model", "optimizer", "loss", "metrics", "callbacks", "fit",
+                       "compile", "predict", "score")
 
 
 def _closest(name, candidates):
@@ -37,23 +34,66 @@ def _closest(name, candidates):
     return match[0] if match else None
 
 
-def route_params(params, destination):
-    """Return the ``destination__`` entries of ``params`` with the prefix removed.
+def route_params(params, destination, *, strict=False):
+    """The ``destination__`` entries of ``params``, prefix removed.
+
+    With ``strict``, entries routed further (``destination__a__b``) are left out.
 
     >>> route_params({"model__units": 8, "fit__shuffle": False, "epochs": 3}, "model")
     {'units': 8}
     """
     prefix = destination + "__"
-    return {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
+    out = {}
+    for key, value in params.items():
+        if key.startswith(prefix):
+            rest = key[len(prefix):]
+            if not (strict and "__" in rest):
+                out[rest] = value
+    return out
 
 
-def check_routed_names(names, *, owner, known_params=()):
+def unflatten_params(items, params, base_params=None):
+    """Build ``items`` (a class, or a list / dict of them) with routed ``params``.
+
+    ``params`` are the routed parameters of one destination with its prefix
+    removed: ``{"patience": 2}`` for a single class, ``{"0__patience": 2}``
+    for the first entry of a list, ``{"es__patience": 2}`` for a dict entry.
+    Plain names apply to every entry of a list or dict. Instances are used as
+    they are and may not receive parameters.
+    """
+    plain = {k: v for k, v in params.items() if "__" not in k}
+    if inspect.isclass(items):
+        kwargs = {**(base_params or {}), **plain}
+        for name, value in kwargs.items():
+            kwargs[name] = unflatten_params(value, route_params(params, name))
+        positional = sorted((int(k), v) for k, v in kwargs.items() if k.isdigit())
+        kwargs = {k: v for k, v in kwargs.items() if not k.isdigit()}
+        return items(*(v for _, v in positional), **kwargs)
+    if isinstance(items, (list, tuple)):
+        return type(items)(
+            unflatten_params(item, route_params(params, str(i)), plain)
+            for i, item in enumerate(items))
+    if isinstance(items, Mapping):
+        return {key: unflatten_params(item, route_params(params, str(key)), plain)
+                for key, item in items.items()}
+    given = {**(base_params or {}), **plain}
+    if given:
+        raise TypeError(
+            f"{items!r} (a {type(items).__name__}) cannot take the routed "
+            f"parameters {sorted(given)}: only a class is built with parameters. "
+            f"Pass the class instead of an instance (e.g. keras.losses."
+            f"BinaryCrossentropy, not BinaryCrossentropy()) or drop the parameters."
+        )
+    return items
+
+
+def check_routed_names(names, *, owner):
     """Raise a ValueError with a "did you mean" hint for misrouted names.
 
-    ``names`` are the extra keyword arguments given to a generic wrapper.
-    Names without ``__`` are build-function arguments and are checked later
-    against the build function; here only two mistakes are caught: an unknown
-    destination (``modle__units``) and a single underscore (``model_units``).
+    Names without ``__`` are build-function arguments, checked against the
+    build function when it is called; here two mistakes are caught: an
+    unknown destination (``modle__units``) and a single underscore
+    (``model_units``).
     """
     for name in names:
         if "__" in name:
@@ -67,18 +107,9 @@ def check_routed_names(names, *, owner, known_params=()):
                     f"{owner} got an unexpected parameter {name!r}: "
                     f"{destination!r} is not a routing destination.{hint}"
                 )
-            reserved = _RESERVED.get(destination, ())
-            if rest in reserved:
-                raise ValueError(
-                    f"{owner} got {name!r}, but {rest!r} is set by the estimator "
-                    f"itself. Use the estimator's own parameter instead "
-                    f"(e.g. {owner}({_closest(rest, known_params) or rest}=...))."
-                )
             continue
         for destination in ROUTED_DESTINATIONS:
-            if name.startswith(destination + "_") and not name.startswith(
-                destination + "__"
-            ):
+            if name.startswith(destination + "_"):
                 rest = name[len(destination) + 1:]
                 raise ValueError(
                     f"{owner} got an unexpected parameter {name!r}. "
@@ -86,34 +117,30 @@ def check_routed_names(names, *, owner, known_params=()):
                 )
 
 
-def build_fn_arguments(fn, *, owner, kwargs, meta, compile_kwargs):
-    """Select the arguments of a user build function from what is available.
+def build_fn_arguments(fn, *, owner, kwargs, available):
+    """The arguments of a user build function, as scikeras passes them.
 
-    ``meta`` and ``compile_kwargs`` are passed only if the signature names
-    them; ``kwargs`` (from ``model__x`` and bare extra parameters) must all be
-    accepted, else a ValueError lists what the function takes.
+    ``available`` holds ``meta``, ``compile_kwargs`` and ``params``: each is
+    passed if the signature names it or takes ``**kwargs``. ``kwargs`` (the
+    ``model__x`` and plain extra parameters) must all be accepted, else a
+    TypeError lists what the function takes.
     """
     try:
-        signature = inspect.signature(fn)
+        parameters = inspect.signature(fn).parameters
     except (TypeError, ValueError):  # builtins, some C callables
         return dict(kwargs)
-    parameters = signature.parameters
     takes_var_kw = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-    out = {}
-    if "meta" in parameters:
-        out["meta"] = meta
-    if "compile_kwargs" in parameters:
-        out["compile_kwargs"] = compile_kwargs
     accepted = [n for n, p in parameters.items()
-                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-                and n not in ("meta", "compile_kwargs")]
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    out = {name: value() for name, value in available.items()
+           if name in accepted or takes_var_kw}
     for name, value in kwargs.items():
         if name in accepted or takes_var_kw:
             out[name] = value
             continue
-        guess = _closest(name, accepted)
+        guess = _closest(name, [n for n in accepted if n not in available])
         hint = f" Did you mean model__{guess}?" if guess else ""
-        raise ValueError(
+        raise TypeError(
             f"{owner} got model parameter {name!r}, but the build function "
             f"{getattr(fn, '__name__', fn)!r} does not accept it; it accepts "
             f"{accepted or 'no arguments'}.{hint}"

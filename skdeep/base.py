@@ -35,7 +35,7 @@ from ._process import configure_process
 from ._routing import route_params
 from .exceptions import NotFittedError, SkdeepWarning
 
-__all__ = ["TRAINING_PARAMS", "BaseKerasEstimator"]
+__all__ = ["TRAINING_PARAMS", "BaseKerasEstimator", "is_network_estimator"]
 
 # Rows per prediction call, and the multiple every call is padded to: the
 # same kind of shape for every call, so a row's prediction does not depend on
@@ -58,6 +58,12 @@ TRAINING_PARAMS = frozenset({
     "tol", "random_state", "verbose", "warm_start", "callbacks", "class_weight",
     "loss", "metrics", "fine_tune_epochs", "fine_tune_learning_rate",
 })
+
+
+def is_network_estimator(obj):
+    """Whether ``obj`` is a skdeep estimator that trains a Keras network
+    (a ready-made one or a generic wrapper)."""
+    return bool(getattr(obj, "_skdeep_estimator", False)) and not isinstance(obj, type)
 
 
 def _check_no_missing_target(y):
@@ -99,6 +105,7 @@ class BaseKerasEstimator(BaseEstimator):
     ``_build_keras_model(meta, seed)``.
     """
 
+    _skdeep_estimator = True  # searches, save and export recognise it
     # skdeep's own architectures set this: networks made by skdeep from
     # Keras's own layers, trained by the compiled loop (``skdeep._loop``)
     _pool_networks = False

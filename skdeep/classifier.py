@@ -1,7 +1,7 @@
 """Classifiers: label encoding, probabilities, losses by target type.
 
 ``BaseKerasClassifier`` is what every skdeep classifier shares;
-``KerasClassifier`` wraps a network the user brings.
+the generic ``KerasClassifier`` is in ``skdeep.wrappers``.
 """
 
 import numpy as np
@@ -12,13 +12,9 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import column_or_1d
 
 from ._compat import StrOptions
-from ._docs import ATTR_DOC as _ATTR_DOC
-from ._docs import CLASS_WEIGHT_DOC as _CLASS_WEIGHT_DOC
-from ._docs import TRAINING_DOC as _TRAINING_DOC
-from ._wrapper import RoutedParamsMixin
 from .base import BaseKerasEstimator
 
-__all__ = ["BaseKerasClassifier", "KerasClassifier"]
+__all__ = ["BaseKerasClassifier"]
 
 
 def _loss_name(loss):
@@ -249,108 +245,3 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
-
-
-class KerasClassifier(RoutedParamsMixin, BaseKerasClassifier):
-    __doc__ = f"""Scikit-learn classifier around a Keras network you bring.
-
-    Parameters
-    ----------
-    model : keras.Model or callable, default=None
-        The network, or a function returning it. A function may take any of
-        ``meta`` (dict with ``n_features_in_``, ``n_classes_``, ``classes_``,
-        ``target_type_``, ``n_outputs_``), ``compile_kwargs`` and its own
-        arguments, given to the estimator as ``model__<name>=value`` (or as
-        plain keyword arguments, as in scikeras). A ``keras.Model`` is cloned
-        at each fit, so every fit starts from fresh weights and the object you
-        passed is never trained. A network the function compiles itself is
-        trained as compiled.
-    loss : str or keras.losses.Loss, default=None
-        ``None`` picks binary or sparse categorical cross-entropy from the
-        target and the output layer. ``loss__<name>`` routes arguments to it.
-    metrics : list, default=None
-        Keras metrics reported in ``history_`` (``"val_"`` prefixed on the
-        validation rows).{_TRAINING_DOC}{_CLASS_WEIGHT_DOC}
-    **kwargs
-        Routed parameters: ``model__``, ``optimizer__``, ``loss__``,
-        ``fit__``, ``compile__``, ``predict__``; plain names go to the build
-        function.
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels (label indices for multilabel targets).{_ATTR_DOC}
-
-    See Also
-    --------
-    skdeep.MLPClassifier : a ready-made network with flat hyperparameters.
-
-    Examples
-    --------
-    >>> import keras
-    >>> from sklearn.datasets import load_iris
-    >>> from skdeep import KerasClassifier
-    >>> def build(meta, hidden=8):
-    ...     return keras.Sequential([
-    ...         keras.Input((meta["n_features_in_"],)),
-    ...         keras.layers.Dense(hidden, activation="relu"),
-    ...         keras.layers.Dense(meta["n_classes_"], activation="softmax"),
-    ...     ])
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = KerasClassifier(build, model__hidden=16, epochs=5, random_state=0)
-    >>> clf.fit(X, y).predict_proba(X[:2]).shape
-    (2, 3)
-    """
-
-    _parameter_constraints: dict = {
-        **BaseKerasClassifier._parameter_constraints,
-        "model": [callable, None],
-        "loss": [str, callable, None],
-        "metrics": [list, tuple, dict, None],
-    }
-
-    def __init__(
-        self,
-        model=None,
-        *,
-        loss=None,
-        metrics=None,
-        optimizer="adam",
-        learning_rate=1e-3,
-        momentum=0.0,
-        lr_schedule="constant",
-        lr_decay=0.5,
-        batch_size=32,
-        epochs=200,
-        early_stopping=True,
-        validation_fraction=0.1,
-        patience=10,
-        tol=1e-4,
-        class_weight=None,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        callbacks=None,
-        **kwargs,
-    ):
-        self.model = model
-        self.loss = loss
-        self.metrics = metrics
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.lr_schedule = lr_schedule
-        self.lr_decay = lr_decay
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.tol = tol
-        self.class_weight = class_weight
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.callbacks = callbacks
-        # Routed parameters (scikeras convention), validated in fit.
-        self._routed = kwargs

@@ -46,17 +46,17 @@ def _split(model):
     fitted search."""
     from sklearn.pipeline import Pipeline
 
-    from .base import BaseKerasEstimator
+    from .base import is_network_estimator
 
     if hasattr(model, "best_estimator_"):
         model = model.best_estimator_
-    if isinstance(model, BaseKerasEstimator):
+    if is_network_estimator(model):
         return [], model
     if isinstance(model, Pipeline):
         steps = [(name, step) for name, step in model.steps[:-1]
                  if step is not None and step != "passthrough"]
         last = model.steps[-1][1]
-        if isinstance(last, BaseKerasEstimator):
+        if is_network_estimator(last):
             return steps, last
         raise TypeError(
             f"export_onnx needs a pipeline that ends in a skdeep estimator; its "

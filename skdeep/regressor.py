@@ -1,18 +1,15 @@
 """Regressors: single and multi-output targets, optional target scaling.
 
 ``BaseKerasRegressor`` is what every skdeep regressor shares;
-``KerasRegressor`` wraps a network the user brings.
+the generic ``KerasRegressor`` is in ``skdeep.wrappers``.
 """
 
 import numpy as np
 from sklearn.base import RegressorMixin
 
-from ._docs import ATTR_DOC as _ATTR_DOC
-from ._docs import TRAINING_DOC as _TRAINING_DOC
-from ._wrapper import RoutedParamsMixin
 from .base import BaseKerasEstimator
 
-__all__ = ["BaseKerasRegressor", "KerasRegressor"]
+__all__ = ["BaseKerasRegressor"]
 
 
 class BaseKerasRegressor(RegressorMixin, BaseKerasEstimator):
@@ -69,105 +66,3 @@ class BaseKerasRegressor(RegressorMixin, BaseKerasEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-
-
-class KerasRegressor(RoutedParamsMixin, BaseKerasRegressor):
-    __doc__ = f"""Scikit-learn regressor around a Keras network you bring.
-
-    Single and multi-output targets; the output layer must have
-    ``meta["n_outputs_"]`` units. ``y`` is passed to the network as it is
-    (no scaling).
-
-    Parameters
-    ----------
-    model : keras.Model or callable, default=None
-        The network, or a function returning it. A function may take any of
-        ``meta`` (dict with ``n_features_in_``, ``target_type_``,
-        ``n_outputs_``), ``compile_kwargs`` and its own arguments, given to
-        the estimator as ``model__<name>=value`` (or as plain keyword
-        arguments, as in scikeras). A ``keras.Model`` is cloned at each fit,
-        so every fit starts from fresh weights and the object you passed is
-        never trained. A network the function compiles itself is trained as
-        compiled.
-    loss : str or keras.losses.Loss, default=None
-        ``None`` means mean squared error. ``loss__<name>`` routes arguments
-        to it.
-    metrics : list, default=None
-        Keras metrics reported in ``history_`` (``"val_"`` prefixed on the
-        validation rows).{_TRAINING_DOC}
-    **kwargs
-        Routed parameters: ``model__``, ``optimizer__``, ``loss__``,
-        ``fit__``, ``compile__``, ``predict__``; plain names go to the build
-        function.
-
-    Attributes
-    ----------{_ATTR_DOC}
-
-    See Also
-    --------
-    skdeep.MLPRegressor : a ready-made network with flat hyperparameters.
-
-    Examples
-    --------
-    >>> import keras
-    >>> import numpy as np
-    >>> from skdeep import KerasRegressor
-    >>> def build(meta):
-    ...     return keras.Sequential([keras.Input((meta["n_features_in_"],)),
-    ...                              keras.layers.Dense(meta["n_outputs_"])])
-    >>> X = np.random.RandomState(0).normal(size=(64, 3))
-    >>> reg = KerasRegressor(build, epochs=3, random_state=0).fit(X, X.sum(axis=1))
-    >>> reg.predict(X[:4]).shape
-    (4,)
-    """
-
-    _parameter_constraints: dict = {
-        **BaseKerasRegressor._parameter_constraints,
-        "model": [callable, None],
-        "loss": [str, callable, None],
-        "metrics": [list, tuple, dict, None],
-    }
-
-    def __init__(
-        self,
-        model=None,
-        *,
-        loss=None,
-        metrics=None,
-        optimizer="adam",
-        learning_rate=1e-3,
-        momentum=0.0,
-        lr_schedule="constant",
-        lr_decay=0.5,
-        batch_size=32,
-        epochs=200,
-        early_stopping=True,
-        validation_fraction=0.1,
-        patience=10,
-        tol=1e-4,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        callbacks=None,
-        **kwargs,
-    ):
-        self.model = model
-        self.loss = loss
-        self.metrics = metrics
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.lr_schedule = lr_schedule
-        self.lr_decay = lr_decay
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.tol = tol
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.callbacks = callbacks
-        # Routed parameters (scikeras convention), validated in fit.
-        self._routed = kwargs

@@ -23,7 +23,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 
 from ._bayes import BayesSearchCV
-from .base import BaseKerasEstimator
+from .base import is_network_estimator
 
 __all__ = [
     "STRATEGIES",
@@ -146,14 +146,14 @@ def find_network(estimator):
     if isinstance(estimator, Pipeline):
         name, step = estimator.steps[-1]
         inner, prefix = find_network(step)
-        if not isinstance(inner, BaseKerasEstimator):
+        if not is_network_estimator(inner):
             # e.g. an AutoencoderTransformer step before a scikit-learn model
             for earlier, step in estimator.steps[:-1]:
-                if isinstance(step, BaseKerasEstimator):
+                if is_network_estimator(step):
                     return step, f"{earlier}__"
         return inner, f"{name}__{prefix}"
     inner = getattr(estimator, "estimator", None)  # e.g. a search or wrapper
-    if inner is not None and not isinstance(estimator, BaseKerasEstimator):
+    if inner is not None and not is_network_estimator(estimator):
         found, prefix = find_network(inner)
         return found, f"estimator__{prefix}"
     return estimator, ""
@@ -194,7 +194,7 @@ def default_space(estimator, *, strategy="random"):
     network, prefix = find_network(estimator)
     grid = strategy == "grid"
     kind = type(network).__name__
-    if not isinstance(network, BaseKerasEstimator):
+    if not is_network_estimator(network):
         raise ValueError(
             f"There is no default search space for {kind}; pass space={{...}} "
             "with parameter names and lists or scipy distributions."
@@ -221,6 +221,10 @@ def default_space(estimator, *, strategy="random"):
 
             family = to_optuna_space(family, network)[0]
         space.update(family)
+    if getattr(network, "_accepts_routed_params", False):
+        # generic wrappers (scikeras's API) take the rate through the optimizer
+        space = {("optimizer__learning_rate" if name == "learning_rate" else name):
+                 values for name, values in space.items()}
     return {prefix + name: values for name, values in space.items()}
 
 

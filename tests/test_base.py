@@ -111,7 +111,7 @@ def test_pickle_and_joblib_round_trip(blobs, tmp_path, fitted, dumper):
 def test_generic_wrapper_pickles_with_model_instance(blobs):
     X, y = blobs
     net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, "softmax")])
-    clf = KerasClassifier(net, epochs=3, random_state=0).fit(X, y)
+    clf = KerasClassifier(net, epochs=3, verbose=0, random_state=0).fit(X, y)
     loaded = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     assert isinstance(loaded.model, keras.Model)

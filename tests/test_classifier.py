@@ -85,8 +85,8 @@ def test_keras_classifier_scikeras_conventions(blobs):
     X, y = blobs
     clf = KerasClassifier(
         model=_net, loss="categorical_crossentropy", optimizer="adam",
-        model__hidden=12, optimizer__beta_1=0.8, epochs=10, learning_rate=0.02,
-        early_stopping=False, random_state=0,
+        model__hidden=12, optimizer__beta_1=0.8, epochs=10,
+        optimizer__learning_rate=0.02, verbose=0, random_state=0,
     )
     clf.fit(X, y)
     assert clf.model_.layers[0].units == 12
@@ -101,7 +101,7 @@ def test_keras_classifier_scikeras_conventions(blobs):
 
 def test_plain_keyword_goes_to_build_function(blobs):
     X, y = blobs
-    clf = KerasClassifier(_net, hidden=6, epochs=2, random_state=0).fit(X, y)
+    clf = KerasClassifier(_net, hidden=6, epochs=2, verbose=0, random_state=0).fit(X, y)
     assert clf.model_.layers[0].units == 6
 
 
@@ -109,8 +109,8 @@ def test_logits_output_gives_probabilities(blobs):
     X, y = blobs
     clf = KerasClassifier(
         _net, model__out_activation=None, loss__from_logits=True,
-        loss="sparse_categorical_crossentropy", epochs=10, learning_rate=0.02,
-        early_stopping=False, random_state=0,
+        loss="sparse_categorical_crossentropy", epochs=10,
+        optimizer__learning_rate=0.02, verbose=0, random_state=0,
     ).fit(X, y)
     proba = clf.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
@@ -121,7 +121,7 @@ def test_user_model_instance_is_never_trained(blobs):
     X, y = blobs
     net = _net({"n_features_in_": 4, "n_classes_": 3})
     before = [w.copy() for w in net.get_weights()]
-    clf = KerasClassifier(net, epochs=3, random_state=0).fit(X, y)
+    clf = KerasClassifier(net, epochs=3, verbose=0, random_state=0).fit(X, y)
     for a, b in zip(before, net.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert clf.model_ is not net
@@ -130,8 +130,8 @@ def test_user_model_instance_is_never_trained(blobs):
 def test_binary_with_two_unit_softmax(blobs):
     X, y = blobs
     y = (y == 0).astype(int)
-    clf = KerasClassifier(_net, epochs=10, learning_rate=0.02, random_state=0,
-                          early_stopping=False).fit(X, y)
+    clf = KerasClassifier(_net, epochs=10, optimizer__learning_rate=0.02,
+                          verbose=0, random_state=0).fit(X, y)
     assert clf.predict_proba(X).shape == (len(X), 2)
     assert clf.score(X, y) > 0.9
 

@@ -64,7 +64,9 @@ def test_threaded_fits_of_user_networks_equal_their_serial_results(blobs):
             keras.layers.Dense(meta["n_classes_"], activation="softmax")])
 
     def make(seed):
-        return KerasClassifier(build, epochs=5, learning_rate=0.02, random_state=seed)
+        return KerasClassifier(build, epochs=5, optimizer="adam",
+                               optimizer__learning_rate=0.02, verbose=0,
+                               random_state=seed)
 
     serial = {seed: make(seed).fit(X, y).predict_proba(X) for seed in (1, 2)}
     threaded = _fit_in_threads(make, X, y, (1, 2))
@@ -176,7 +178,7 @@ def test_predict_batch_size_is_honoured(blobs):
                                                     activation="softmax")])
 
     clf = KerasClassifier(build, epochs=1, predict__batch_size=1,
-                          random_state=0).fit(X, y)
+                          verbose=0, random_state=0).fit(X, y)
     one_by_one = clf.predict_proba(X[:7])
     rows = np.vstack([clf.set_params(predict__batch_size=64).predict_proba(X[i:i + 1])
                       for i in range(7)])

@@ -54,8 +54,9 @@ def test_keras_regressor_with_build_function(linear):
                                  keras.layers.Dense(units, activation="relu"),
                                  keras.layers.Dense(meta["n_outputs_"])])
 
-    reg = KerasRegressor(build, model__units=16, epochs=40, learning_rate=0.01,
-                         early_stopping=False, random_state=0).fit(X, Ys)
+    reg = KerasRegressor(build, model__units=16, loss="mse", optimizer="adam",
+                         optimizer__learning_rate=0.01, epochs=40, verbose=0,
+                         random_state=0).fit(X, Ys)
     assert reg.predict(X).shape == Ys.shape
     assert reg.score(X, Ys) > 0.9
 

@@ -25,7 +25,7 @@ def test_same_build_function_and_params_work_in_both(blobs):
     params = dict(model=_net, model__hidden=8, loss="sparse_categorical_crossentropy",
                   optimizer="adam", optimizer__learning_rate=0.02, epochs=10,
                   batch_size=32, random_state=0, verbose=0)
-    ours = KerasClassifier(**params, early_stopping=False).fit(X, y)
+    ours = KerasClassifier(**params).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs = scikeras.KerasClassifier(**params).fit(X, y)

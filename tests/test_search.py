@@ -46,7 +46,7 @@ def test_default_space_for_estimators_and_pipelines():
     # usable directly with scikit-learn's own classes
     GridSearchCV(MLPClassifier(), grid)
     generic = default_space(KerasClassifier())
-    assert set(generic) == {"learning_rate", "batch_size", "optimizer"}
+    assert set(generic) == {"optimizer__learning_rate", "batch_size", "optimizer"}
 
 
 def test_default_space_errors():

@@ -24,7 +24,7 @@ class TinyNet:
 def _build_net(meta, hidden):
     classifier = "n_classes_" in meta
     if meta["target_type_"] == "multilabel-indicator":
-        units, activation = meta["n_outputs_"], "sigmoid"
+        units, activation = meta["n_classes_"], "sigmoid"
     elif classifier:
         units, activation = meta["n_classes_"], "softmax"
     else:
@@ -40,11 +40,15 @@ def _build_net(meta, hidden):
 _FAST = dict(epochs=30, batch_size=32, learning_rate=0.02, early_stopping=False,
              random_state=0)
 
+# the generic wrappers speak scikeras's API: the same training, its names
+_GENERIC = dict(epochs=30, batch_size=32, optimizer="adam",
+                optimizer__learning_rate=0.02, verbose=0, random_state=0)
+
 ESTIMATORS = [
     MLPClassifier((16,), **_FAST),
     MLPRegressor((16,), **_FAST),
-    KerasClassifier(TinyNet(), model__hidden=16, **_FAST),
-    KerasRegressor(TinyNet(), model__hidden=16, **_FAST),
+    KerasClassifier(TinyNet(), model__hidden=16, **_GENERIC),
+    KerasRegressor(TinyNet(), model__hidden=16, loss="mse", **_GENERIC),
 ]
 
 _SAMPLE_WEIGHT_REASON = (

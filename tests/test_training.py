@@ -135,18 +135,32 @@ def _binary_net(meta):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_validation_split_is_stratified_and_seeded(seed):
+def test_early_stopping_split_is_stratified_and_seeded(seed):
     # 10 positives in 100 rows: a 10% unstratified split could hold out none
+    X = np.random.RandomState(0).normal(size=(100, 2)).astype(np.float32)
+    y = np.r_[np.ones(10), np.zeros(90)].astype(int)
+    clf = MLPClassifier((4,), validation_fraction=0.1, random_state=seed)
+    clf._validate_all_params()
+    clf._fit_target(y)
+    train, validation = clf._split(X, clf._transform_target(y), None, seed, True)
+    assert len(validation[1]) == 10 and validation[1].sum() == 1
+    again = clf._split(X, clf._transform_target(y), None, seed, True)[1]
+    np.testing.assert_array_equal(validation[0], again[0])
+
+
+def test_generic_validation_split_holds_out_the_last_rows():
+    # scikeras's (and keras.Model.fit's) validation_split: the last rows
     from skdeep import KerasClassifier
 
     X = np.random.RandomState(0).normal(size=(100, 2)).astype(np.float32)
-    y = np.r_[np.ones(10), np.zeros(90)].astype(int)
-    clf = KerasClassifier(_binary_net, epochs=2, batch_size=100, random_state=seed,
+    y = np.r_[np.zeros(90), np.ones(10)].astype(int)
+    clf = KerasClassifier(_binary_net, epochs=2, batch_size=100, random_state=0,
+                          verbose=0, validation_split=0.1,
                           metrics=[_CountRows(False, "rows"),
                                    _CountRows(True, "positives")])
     history = clf.fit(X, y).history_
     assert history["val_rows"] == [10.0, 10.0]
-    assert history["val_positives"] == [1.0, 1.0]
+    assert history["val_positives"] == [10.0, 10.0]
 
 
 @pytest.mark.parametrize("n_rows, batch_size, early_stopping",

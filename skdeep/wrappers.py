@@ -1,0 +1,1070 @@
+"""Generic wrappers that speak scikeras's public API: bring your own network.
+
+``KerasClassifier`` / ``KerasRegressor`` follow scikeras 0.13 (its defaults,
+``meta``, routed parameters, ``initialize``, ``partial_fit``,
+``feature_encoder`` / ``target_encoder`` and ``_keras_build_fn`` extension
+points), so a scikeras user changes only the import. Where skdeep differs it
+is on purpose, listed in the README's "Coming from scikeras" table:
+
+- scikit-learn 1.9 recognises them (``is_classifier`` is True);
+- a fit changes no global random state (shuffles are stateless, keyed by the
+  fit's seed and epoch), and ``random_state`` makes fits reproducible;
+- a ``keras.Model`` passed as ``model`` is copied (weights included), never
+  trained in place;
+- networks of any class pickle, by reference to their class;
+- ``loss=None`` on a classifier picks the cross-entropy for the target.
+
+The ready-made estimators (``MLPClassifier``, ...) use ``skdeep.base``
+instead: skdeep's defaults and its compiled training loop.
+"""
+
+import inspect
+import io
+import pickle
+import warnings
+import weakref
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import _check_sample_weight, check_array
+
+from . import _keras_fit, training
+from ._encoders import (
+    ClassifierLabelEncoder,
+    ColumnGroups,
+    RegressorTargetEncoder,
+)
+from ._process import configure_process
+from ._routing import (
+    ROUTED_DESTINATIONS,
+    build_fn_arguments,
+    check_routed_names,
+    route_params,
+    unflatten_params,
+)
+from .base import _check_no_missing_target
+from .exceptions import NotFittedError
+
+__all__ = ["BaseWrapper", "KerasClassifier", "KerasRegressor"]
+
+_DEFAULT_BATCH_SIZE = 32  # keras.Model.fit's default for batch_size=None
+
+
+# --------------------------------------------------------------- pickling
+# Classes that pickle cannot name (defined in a function): kept by name for
+# the life of the process, so their networks unpickle in the same process.
+_LOCAL_CLASSES = weakref.WeakValueDictionary()
+
+
+def _restore_model(data, cls):
+    import keras
+    from keras.src.saving import saving_lib
+
+    if isinstance(cls, str):
+        cls = _LOCAL_CLASSES.get(cls)
+    custom = {} if cls is None else {
+        keras.saving.get_registered_name(cls): cls, cls.__name__: cls}
+    with keras.saving.custom_object_scope(custom):
+        return saving_lib._load_model_from_fileobj(
+            io.BytesIO(data), custom_objects=custom, compile=True, safe_mode=False)
+
+
+def _reduce_model(model):
+    """``(restore, args)`` for a Keras model of any class, registered or not."""
+    from keras.src.saving import saving_lib
+
+    cls = type(model)
+    if cls.__module__.startswith("keras"):
+        ref = None
+    else:
+        try:
+            pickle.dumps(cls)
+            ref = cls
+        except (pickle.PicklingError, AttributeError, TypeError):
+            ref = f"{cls.__module__}.{cls.__qualname__}"
+            _LOCAL_CLASSES[ref] = cls
+    buf = io.BytesIO()
+    saving_lib._save_model_to_fileobj(model, buf, "h5")
+    return _restore_model, (buf.getvalue(), ref)
+
+
+class _PickledModel:
+    def __init__(self, model):
+        self.model = model
+
+    def __reduce__(self):
+        return _reduce_model(self.model)
+
+
+def _copy_model(model):
+    """A copy of a user's ``keras.Model``: weights, compile state and all."""
+    restore, args = _reduce_model(model)
+    return restore(*args)
+
+
+# ------------------------------------------------------------ nested data
+def _n_rows(data):
+    import keras
+
+    return keras.tree.flatten(data)[0].shape[0]
+
+
+def _take(data, rows):
+    import keras
+
+    return keras.tree.map_structure(lambda a: a[rows], data)
+
+
+def _metric_name(key):
+    """scikeras's history keys: full metric names (``mean_absolute_error``)."""
+    import keras
+
+    if key == "loss" or key.startswith("val_"):
+        return key
+    try:
+        fn = keras.metrics.get(key)
+    except (ValueError, TypeError):
+        return key
+    if isinstance(fn, keras.metrics.Metric):
+        name = type(fn).__name__
+        return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    return getattr(fn, "__name__", key)
+
+
+class BaseWrapper(BaseEstimator):
+    """scikit-learn estimator around a Keras network (scikeras's ``BaseWrapper``).
+
+    Subclass it (or ``KerasClassifier`` / ``KerasRegressor``) the scikeras
+    way: define ``__init__(self, model=None, my_param=1, **kwargs)`` calling
+    ``super().__init__(model=model, **kwargs)``, a ``_keras_build_fn(self,
+    ...)`` method used when ``model`` is None, and ``feature_encoder`` /
+    ``target_encoder`` properties returning scikit-learn transformers. The
+    parameters of every ``__init__`` in the class hierarchy, and the extra
+    keyword arguments, are the estimator's parameters (``get_params``).
+    """
+
+    _skdeep_estimator = True  # searches, save and export recognise it
+    _accepts_routed_params = True  # searches accept any ``model__x`` name
+    _fit_kwargs = {"batch_size", "epochs", "verbose", "validation_split", "shuffle",
+                   "class_weight", "sample_weight", "initial_epoch",
+                   "validation_steps", "validation_batch_size", "validation_freq"}
+    _predict_kwargs = {"batch_size", "verbose", "steps"}
+    _compile_kwargs = {"optimizer", "loss", "metrics", "loss_weights",
+                       "weighted_metrics", "run_eagerly"}
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        build_fn=None,
+        warm_start=False,
+        random_state=None,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        batch_size=None,
+        validation_batch_size=None,
+        verbose=1,
+        callbacks=None,
+        validation_split=0.0,
+        shuffle=True,
+        run_eagerly=False,
+        epochs=1,
+        input_columns=None,
+        **kwargs,
+    ):
+        self.model = model
+        self.build_fn = build_fn
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.optimizer = optimizer
+        self.loss = loss
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.validation_batch_size = validation_batch_size
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.validation_split = validation_split
+        self.shuffle = shuffle
+        self.run_eagerly = run_eagerly
+        self.epochs = epochs
+        self.input_columns = input_columns
+        # routed (``model__units``) and build-function parameters
+        self._routed = dict(kwargs)
+
+    # ------------------------------------------------------------- params
+    @classmethod
+    def _get_param_names(cls):
+        """Parameters of every ``__init__`` from this class up to BaseWrapper,
+        so a subclass taking ``**kwargs`` keeps its parents' parameters."""
+        names = set()
+        for klass in cls.__mro__:
+            if not (isinstance(klass, type) and issubclass(klass, BaseWrapper)):
+                continue
+            init = klass.__dict__.get("__init__")
+            if init is None:
+                continue
+            for p in inspect.signature(init).parameters.values():
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL,
+                                                       p.VAR_KEYWORD):
+                    names.add(p.name)
+        return sorted(names)
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        params.update(self.__dict__.get("_routed", {}))
+        return params
+
+    def set_params(self, **params):
+        own = set(self._get_param_names())
+        routed = {k: params.pop(k) for k in list(params)
+                  if k not in own and ("__" not in k
+                                       or k.split("__", 1)[0] in ROUTED_DESTINATIONS)}
+        self._routed = {**self.__dict__.get("_routed", {}), **routed}
+        return super().set_params(**params) if params else self
+
+    def __getattr__(self, name):
+        # routed parameters read as attributes, as in scikeras (``est.fit__epochs``)
+        if not name.startswith("__"):
+            routed = self.__dict__.get("_routed", {})
+            if name in routed:
+                return routed[name]
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def __name__(self):
+        return type(self).__name__
+
+    @property
+    def current_epoch(self):
+        """Epochs trained so far (``len(history_["loss"])``)."""
+        history = self.__dict__.get("history_")
+        return len(history["loss"]) if history else 0
+
+    @property
+    def initialized_(self):
+        """Whether the network exists (``initialize`` or ``fit`` was called)."""
+        return "model_" in self.__dict__
+
+    def __sklearn_is_fitted__(self):
+        return self.initialized_
+
+    # ----------------------------------------------------------- encoders
+    @property
+    def feature_encoder(self):
+        """Transformer for X; override to feed several inputs.
+
+        Returns a :class:`~skdeep._encoders.ColumnGroups` when
+        ``input_columns`` is set, else an identity transformer.
+        """
+        if self.input_columns is not None:
+            return ColumnGroups(self.input_columns)
+        return FunctionTransformer()
+
+    @property
+    def target_encoder(self):
+        """Transformer for y; override to encode other targets."""
+        return FunctionTransformer()
+
+    def _get_metadata(self):
+        """``meta``: the fitted attributes (public, ending in one ``_``)."""
+        return {k: v for k, v in self.__dict__.items()
+                if len(k) > 1 and k[-1] == "_" and k[-2] != "_" and k[0] != "_"}
+
+    # -------------------------------------------------------------- data
+    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
+        """Check X and y; record (``reset``) or check their shapes and dtypes."""
+        name = type(self).__name__
+        if y is not None:
+            _check_no_missing_target(y)
+            y = check_array(y, ensure_2d=False, allow_nd=False, dtype=(
+                _float_dtype() if y_numeric and _is_text(y) else None),
+                input_name="y")
+            if y_numeric and y.dtype.kind not in "fiub":
+                y = y.astype(_float_dtype())
+            if reset:
+                self.target_type_ = self._type_of_target(y)
+                self.y_dtype_ = y.dtype
+                self.y_ndim_ = y.ndim
+            elif self.y_ndim_ != y.ndim:
+                raise ValueError(
+                    f"y has {y.ndim} dimension(s), but this {name} was fitted "
+                    f"on y with {self.y_ndim_}.")
+        if X is not None:
+            if isinstance(X, pd.DataFrame) and self.input_columns is not None:
+                raw = X
+            else:
+                raw = None
+            X = self._check_X(X, reset=reset)
+            if raw is not None:
+                X = raw  # column groups select by name
+        if X is not None and y is not None and _n_rows(X) != y.shape[0]:
+            raise ValueError(
+                f"X and y have different numbers of rows: {_n_rows(X)} and "
+                f"{y.shape[0]}.")
+        return X, y
+
+    def _check_X(self, X, *, reset):
+        from sklearn.utils.validation import _check_feature_names, _check_n_features
+
+        name = type(self).__name__
+        _check_feature_names(self, X, reset=reset)
+        try:
+            X = check_array(X, accept_sparse=("csr", "csc", "coo"), allow_nd=True,
+                            dtype=_float_dtype() if _is_text(X) else None,
+                            input_name="X")
+        except ValueError as exc:
+            if "could not convert string to float" in str(exc):
+                raise ValueError(
+                    f"{name} needs numeric X, but X contains text ({exc}). "
+                    "Encode it first (skdeep.make_tabular_pipeline, a "
+                    "OneHotEncoder), or override feature_encoder."
+                ) from exc
+            raise
+        if sp.issparse(X):
+            X = sp.csr_matrix(X)
+        if reset:
+            self.X_dtype_ = X.dtype
+            self.X_shape_ = X.shape
+            _check_n_features(self, X, reset=True)
+        else:
+            _check_n_features(self, X, reset=False)
+            if X.shape[1:] != self.X_shape_[1:]:
+                raise ValueError(
+                    f"X has shape {X.shape[1:]} per sample, but this {name} was "
+                    f"fitted on X of shape {self.X_shape_[1:]} per sample.")
+            if not np.can_cast(X.dtype, self.X_dtype_) and X.dtype.kind in "OUS":
+                raise ValueError(
+                    f"X has dtype {X.dtype}, but this {name} was fitted on "
+                    f"{self.X_dtype_}.")
+        return X
+
+    def _type_of_target(self, y):
+        return type_of_target(y)
+
+    # ------------------------------------------------------------ network
+    def _random_seed(self):
+        """The seed of a fit, from ``random_state`` (a RandomState is copied,
+        never advanced; None draws from NumPy's generator, as scikit-learn does)."""
+        state = self.random_state
+        if isinstance(state, np.random.RandomState):
+            copy = np.random.RandomState()
+            copy.set_state(state.get_state())
+            return int(copy.randint(0, 2**31 - 1))
+        return int(check_random_state(state).randint(0, 2**31 - 1))
+
+    def _check_model_param(self):
+        """The function that builds the network."""
+        name = type(self).__name__
+        model, build_fn = self.model, self.build_fn
+        if model is None and build_fn is not None:
+            warnings.warn(
+                "``build_fn`` will be renamed to ``model`` in a future release, at "
+                f"which point use of ``build_fn`` will raise an Error instead. "
+                f"Use {name}(model=...).", FutureWarning, stacklevel=5)
+            model = build_fn
+        if model is None:
+            if not hasattr(self, "_keras_build_fn"):
+                raise ValueError(
+                    f"{name} needs a network: pass model=<a keras.Model or a "
+                    f"function returning one>, e.g. {name}(model=build_fn), or "
+                    "define a _keras_build_fn method in a subclass. For a "
+                    "ready-made network use skdeep.MLPClassifier / MLPRegressor.")
+            return self._keras_build_fn
+        import keras
+
+        if isinstance(model, keras.Model):
+            return lambda: _copy_model(model)
+        if not callable(model):
+            raise TypeError(
+                f"{name}(model=...) must be a keras.Model, a callable returning "
+                f"one, or None (with a _keras_build_fn method); got "
+                f"{type(model).__name__}.")
+        if hasattr(self, "_keras_build_fn"):
+            raise ValueError(
+                f"{name} defines _keras_build_fn, so it cannot also take "
+                "model=...; pass one or the other.")
+        return model
+
+    def _get_compile_kwargs(self):
+        """``keras.Model.compile`` arguments with optimizer, loss, metrics built."""
+        import keras
+
+        params = self.get_params()
+        kwargs = {k: params[k] for k in self._compile_kwargs if k in params}
+        kwargs.update(route_params(params, "compile"))
+        optimizer = kwargs["optimizer"]
+        opt_params = route_params(params, "optimizer")
+        if isinstance(optimizer, str):
+            optimizer = type(_get_optimizer(optimizer))
+        if isinstance(optimizer, keras.optimizers.Optimizer):
+            # an instance is copied: one object must not serve several fits
+            optimizer = training.make_optimizer(optimizer, None, kwargs=opt_params)
+        else:
+            optimizer = unflatten_params(optimizer, opt_params)
+        kwargs["optimizer"] = optimizer
+        loss = kwargs.get("loss")
+        loss_params = route_params(params, "loss")
+        if isinstance(loss, str) and loss_params and "__" not in "".join(loss_params):
+            loss = training.make_loss(loss, loss_params)
+        else:
+            if isinstance(loss, str):
+                loss = keras.losses.get(loss)
+            elif isinstance(loss, (list, tuple, dict)):
+                loss = _map_strings(loss, keras.losses.get)
+            loss = unflatten_params(loss, loss_params)
+        kwargs["loss"] = loss
+        metrics = _map_strings(kwargs.get("metrics"), _get_metric)
+        metrics = unflatten_params(metrics, route_params(params, "metrics"))
+        if metrics is not None and not isinstance(metrics, (list, dict)):
+            metrics = [metrics]
+        kwargs["metrics"] = metrics
+        return kwargs
+
+    def _build_keras_model(self):
+        """Call the build function with what its signature asks for."""
+        fn = self._check_model_param()
+        routed = self.__dict__.get("_routed", {})
+        check_routed_names(routed, owner=type(self).__name__)
+        kwargs = {k: v for k, v in routed.items() if "__" not in k}
+        kwargs.update(route_params(routed, "model", strict=True))
+        available = {"meta": self._get_metadata,
+                     "compile_kwargs": self._get_compile_kwargs,
+                     "params": self.get_params}
+        args = build_fn_arguments(fn, owner=type(self).__name__, kwargs=kwargs,
+                                  available=available)
+        with training.seeded_build(self._seed):
+            model = fn(**args)
+        import keras
+
+        if not isinstance(model, keras.Model):
+            raise TypeError(
+                f"The network of {type(self).__name__} must be a keras.Model; the "
+                f"build function returned {type(model).__name__}.")
+        return model
+
+    def _default_loss(self):
+        """The loss when ``loss=None`` and the network is not compiled."""
+        raise ValueError(
+            "You must provide a loss or a compiled model: pass loss=... (e.g. "
+            f"{type(self).__name__}(loss='mse')) or compile the network in the "
+            "build function.")
+
+    def _ensure_compiled_model(self):
+        model = self.model_
+        if not model.compiled:
+            kwargs = self._get_compile_kwargs()
+            if kwargs.get("loss") is None:
+                kwargs["loss"] = self._default_loss()
+            model.compile(**kwargs)
+        if not getattr(model, "loss", None):
+            self._default_loss()
+        if not getattr(model, "optimizer", None):
+            raise ValueError("You must provide an optimizer or a compiled model.")
+
+    def _check_model_compatibility(self, y):
+        """Catch a network that cannot fit y before Keras does, cryptically."""
+        import keras
+
+        expected = getattr(self, "n_outputs_expected_", None)
+        outputs = len(self.model_.outputs) if _has_outputs(self.model_) else None
+        if expected and outputs is not None and expected != outputs:
+            raise ValueError(
+                f"The target needs a network with {expected} output(s), but the "
+                f"network has {outputs}.")
+        loss, compiled = self.loss, self.model_.loss
+        if loss is not None and all(isinstance(x, (str, keras.losses.Loss, type))
+                                    for x in (loss, compiled)):
+            if _loss_name(loss) != _loss_name(compiled):
+                raise ValueError(
+                    f"loss={loss!r}, but the network was compiled with "
+                    f"{compiled!r}: the data may not match the loss. Drop the "
+                    "loss parameter or compile with compile_kwargs['loss'].")
+
+    def _initialize_callbacks(self):
+        import keras
+
+        params = self.get_params()
+
+        def build(destination):
+            if params.get(destination) is None:
+                return []
+            callbacks = unflatten_params(params[destination],
+                                         route_params(params, destination))
+            if isinstance(callbacks, dict):
+                callbacks = list(callbacks.values())
+            elif isinstance(callbacks, keras.callbacks.Callback):
+                callbacks = [callbacks]
+            flat = [c for cb in callbacks
+                    for c in (cb if isinstance(cb, list) else [cb])] if isinstance(
+                        callbacks, (list, tuple)) else None
+            if flat is None or not all(isinstance(c, keras.callbacks.Callback)
+                                       for c in flat):
+                raise TypeError(
+                    f"{destination} must be a keras.callbacks.Callback (instance "
+                    "or class), a list of them, or a dict of them; got "
+                    f"{params[destination]!r}.")
+            return flat
+
+        shared = build("callbacks")
+        self._fit_callbacks = shared + build("fit__callbacks")
+        self._predict_callbacks = shared + build("predict__callbacks")
+
+    def _initialize(self, X, y=None):
+        configure_process()
+        self._seed = self._random_seed()
+        for attr in ("history_", "model_"):
+            self.__dict__.pop(attr, None)
+        X, y = self._validate_data(X, y, reset=True)
+        self.target_encoder_ = self.target_encoder.fit(y)
+        self.__dict__.update(getattr(self.target_encoder_, "get_metadata", dict)())
+        self.feature_encoder_ = self.feature_encoder.fit(X)
+        self.__dict__.update(getattr(self.feature_encoder_, "get_metadata", dict)())
+        self.model_ = self._build_keras_model()
+        self._initialize_callbacks()
+        return X, y
+
+    def initialize(self, X, y=None):
+        """Build the network without training it (e.g. a pretrained model)."""
+        self._initialize(X, y)
+        return self
+
+    # ------------------------------------------------------------ fitting
+    def fit(self, X, y, sample_weight=None, **kwargs):
+        """Build the network and train it on ``(X, y)``.
+
+        ``**kwargs`` go to ``keras.Model.fit`` (``epochs``, ``batch_size``,
+        ...), over the estimator's ``fit__`` and plain parameters. With
+        ``warm_start=True`` a fitted network keeps its weights.
+        """
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None. Pass the targets: fit(X, y).")
+        kwargs["epochs"] = kwargs.get(
+            "epochs", self.__dict__.get("_routed", {}).get("fit__epochs", self.epochs))
+        kwargs["initial_epoch"] = kwargs.get("initial_epoch", 0)
+        self._fit(X, y, sample_weight=sample_weight, warm_start=self.warm_start,
+                  **kwargs)
+        return self
+
+    def partial_fit(self, X, y, sample_weight=None, **kwargs):
+        """Train one epoch from the current weights; ``history_`` grows."""
+        for arg in ("epochs", "initial_epoch"):
+            if arg in kwargs:
+                raise TypeError(
+                    f"partial_fit got {arg}={kwargs[arg]!r}, but it always "
+                    "trains one epoch from the current one; call fit for more.")
+        self._fit(X, y, sample_weight=sample_weight, warm_start=True, epochs=1,
+                  initial_epoch=self.current_epoch, **kwargs)
+        return self
+
+    def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+        if (self.warm_start or warm_start) and self.initialized_:
+            configure_process()
+            X, y = self._validate_data(X, y)
+        else:
+            X, y = self._initialize(X, y)
+        self._ensure_compiled_model()
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X if not isinstance(
+                X, (dict, list, tuple)) else np.empty(_n_rows(X)),
+                dtype=_float_dtype())
+            if not np.any(sample_weight):
+                raise ValueError(
+                    "sample_weight is zero for every sample: there is nothing to "
+                    "train on. Give at least one non-zero weight.")
+            keep = sample_weight != 0
+            X, y, sample_weight = _take(X, keep), y[keep], sample_weight[keep]
+        y_enc = self._match_outputs(self.target_encoder_.transform(y))
+        X_enc = self.feature_encoder_.transform(X)
+        self._check_model_compatibility(y_enc)
+        self._fit_keras_model(X_enc, y_enc, sample_weight=sample_weight,
+                              warm_start=warm_start, epochs=epochs,
+                              initial_epoch=initial_epoch, **kwargs)
+
+    def _match_outputs(self, y):
+        """Split a 2-D y over a network with one output per column."""
+        if isinstance(y, (list, tuple, dict)) or not _has_outputs(self.model_):
+            return y
+        outputs = self.model_.outputs
+        y = np.asarray(y)
+        if len(outputs) > 1 and y.ndim == 2 and y.shape[1] == len(outputs):
+            return [y[:, [j]] for j in range(y.shape[1])]
+        return y
+
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs,
+                         initial_epoch, **kwargs):
+        params = self.get_params()
+        args = {k: params[k] for k in self._fit_kwargs if k in params}
+        args.update(route_params(params, "fit"))
+        args = {k: v for k, v in args.items() if not k.startswith("callbacks")}
+        args.update(kwargs)
+        args["epochs"], args["initial_epoch"] = epochs, initial_epoch
+        n = _n_rows(X)
+        for key in ("batch_size", "validation_batch_size"):
+            if args.get(key) == -1:
+                args[key] = n
+        batch_size = args.pop("batch_size", None) or _DEFAULT_BATCH_SIZE
+        class_weight = args.pop("class_weight", None)
+        if class_weight is not None:
+            sample_weight = _class_weights(class_weight, y, sample_weight)
+        validation = args.pop("validation_data", None)
+        split = args.pop("validation_split", 0.0) or 0.0
+        if validation is None and split:  # the last rows, as keras.Model.fit
+            at = int(n * (1.0 - split))
+            train, held = np.arange(at), np.arange(at, n)
+            validation = (_take(X, held), _take(y, held),
+                          None if sample_weight is None else sample_weight[held])
+            X, y = _take(X, train), _take(y, train)
+            sample_weight = None if sample_weight is None else sample_weight[train]
+        elif validation is not None:
+            validation = tuple(validation) + (None,) * (3 - len(validation))
+        if validation is not None:
+            args.setdefault("validation_batch_size",
+                            args.get("validation_batch_size") or batch_size)
+        args.pop("sample_weight", None)
+        verbose = args.pop("verbose", self.verbose)
+        shuffle = args.pop("shuffle", True)
+        epochs = args.pop("epochs")
+        initial_epoch = args.pop("initial_epoch")
+        history = _keras_fit.fit(
+            self.model_, (X, y, sample_weight), validation,
+            epochs=initial_epoch + epochs, batch_size=min(batch_size, _n_rows(X)),
+            seed=self._seed, epoch_offset=initial_epoch,
+            callbacks=self._fit_callbacks, verbose=verbose, shuffle=bool(shuffle),
+            extra={"initial_epoch": initial_epoch, **args})
+        if not warm_start or "history_" not in self.__dict__ or initial_epoch == 0:
+            self.history_ = defaultdict(list)
+        for key, values in history.items():
+            self.history_[_metric_name(key)] += [float(v) for v in values]
+
+    # --------------------------------------------------------- predicting
+    def _predict_raw(self, X, **kwargs):
+        if not self.initialized_:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call "
+                "'fit' (or 'initialize') before using this estimator.")
+        X, _ = self._validate_data(X=X)
+        X = self.feature_encoder_.transform(X)
+        params = self.get_params()
+        args = {k: params[k] for k in self._predict_kwargs if k in params}
+        args.update(route_params(params, "predict", strict=True))
+        args = {k: v for k, v in args.items() if not k.startswith("callbacks")}
+        args.update(kwargs)
+        if args.get("batch_size") == -1:
+            args["batch_size"] = _n_rows(X)
+        if args.get("batch_size") is None:
+            args.pop("batch_size", None)
+        args.setdefault("callbacks", self._predict_callbacks)
+        if sp.issparse(X):
+            X = np.asarray(X.toarray())
+        return self.model_.predict(X, **args)
+
+    def predict(self, X, **kwargs):
+        """Predictions for X (``**kwargs`` go to ``keras.Model.predict``)."""
+        raw = self._predict_raw(X, **kwargs)
+        return self.target_encoder_.inverse_transform(raw)
+
+    @staticmethod
+    def scorer(y_true, y_pred, **kwargs):
+        raise NotImplementedError(
+            "BaseWrapper has no scorer; subclass KerasClassifier or KerasRegressor, "
+            "or define a scorer staticmethod.")
+
+    def score(self, X, y, sample_weight=None):
+        """The estimator's ``scorer`` on ``(X, y)`` (``score__`` params go to it)."""
+        _, y = self._validate_data(X=None, y=y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, y,
+                                                 dtype=_float_dtype())
+            keep = sample_weight != 0
+            X, y, sample_weight = _take(X, keep), y[keep], sample_weight[keep]
+        y_pred = self.predict(X)
+        return self.scorer(y, y_pred, sample_weight=sample_weight,
+                           **route_params(self.get_params(), "score"))
+
+    # ------------------------------------------------------------ pickling
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        if "model_" in state:
+            state["model_"] = _PickledModel(state["model_"])
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.three_d_array = True
+        tags.target_tags.multi_output = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+# ----------------------------------------------------------------- helpers
+def _float_dtype():
+    import keras
+
+    return np.dtype(keras.backend.floatx())
+
+
+def _is_text(a):
+    kind = getattr(getattr(a, "dtype", None), "kind", None)
+    if isinstance(a, pd.DataFrame):
+        return any(dt.kind in "OUS" for dt in a.dtypes)
+    return kind in ("O", "U", "S") if kind else np.asarray(a).dtype.kind in "OUS"
+
+
+def _has_outputs(model):
+    try:
+        return bool(model.outputs)
+    except (AttributeError, ValueError):
+        return False
+
+
+def _map_strings(items, getter):
+    if isinstance(items, str):
+        return getter(items)
+    if isinstance(items, (list, tuple)):
+        return type(items)(_map_strings(i, getter) for i in items)
+    if isinstance(items, dict):
+        return {k: _map_strings(v, getter) for k, v in items.items()}
+    return items
+
+
+def _get_optimizer(name):
+    """An optimizer from a name in any case (``"SGD"``, ``"adam"``, ``"Adadelta"``)."""
+    import keras
+
+    try:
+        return keras.optimizers.get(name)
+    except ValueError:
+        for attr in dir(keras.optimizers):
+            cls = getattr(keras.optimizers, attr)
+            if (attr.lower() == name.lower() and inspect.isclass(cls)
+                    and issubclass(cls, keras.optimizers.Optimizer)):
+                return cls()
+        raise ValueError(
+            f"Unknown optimizer {name!r}. Pass a name Keras knows (sgd, adam, "
+            "rmsprop, adagrad, adadelta, adamax, nadam, ftrl, adamw, lion, ...) or "
+            "a keras.optimizers class or instance.") from None
+
+
+def _get_metric(name):
+    import keras
+
+    if name in ("acc", "accuracy", "ce", "crossentropy"):
+        return name  # Keras picks the right one from the loss and outputs
+    return keras.metrics.get(name)
+
+
+def _loss_name(loss):
+    import keras
+
+    if isinstance(loss, type):
+        loss = loss()
+    fn = keras.losses.get(loss) if isinstance(loss, str) else loss
+    name = type(fn).__name__ if isinstance(fn, keras.losses.Loss) else getattr(
+        fn, "__name__", str(fn))
+    name = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    return {"mse": "mean_squared_error", "mae": "mean_absolute_error"}.get(name, name)
+
+
+def _from_logits(loss):
+    try:
+        return bool(loss.get_config().get("from_logits", False))
+    except (AttributeError, NotImplementedError, TypeError):
+        return False
+
+
+def _class_weights(class_weight, y, sample_weight):
+    """Keras's ``class_weight`` (by encoded class index) as sample weights."""
+    y = np.asarray(y)
+    index = (np.argmax(y, axis=1) if y.ndim == 2 and y.shape[1] > 1
+             else y.reshape(len(y)).astype(int))
+    weights = np.array([class_weight.get(int(i), 1.0) for i in index],
+                       dtype=_float_dtype())
+    return weights if sample_weight is None else weights * sample_weight
+
+
+# ---------------------------------------------------------------- estimators
+_COMMON_DOC = """
+    Parameters
+    ----------
+    model : keras.Model, callable or None, default=None
+        The network, or a function returning it. A function may take any of
+        ``meta`` (the fitted attributes: ``n_features_in_``, ``X_shape_``,
+        ``X_dtype_``, ``y_dtype_``, ``y_ndim_``, ``target_type_``,
+        ``n_outputs_``, ``n_outputs_expected_``, ``feature_encoder_``,
+        ``target_encoder_``{cls_meta}), ``compile_kwargs`` (the built
+        optimizer, loss and metrics), ``params`` (``get_params()``) and its
+        own arguments, given as ``model__<name>=value`` or plain keyword
+        arguments. A ``keras.Model`` is copied with its weights at each fit
+        (``initialize`` then predicts with them); the object you passed is
+        never changed. None: the subclass's ``_keras_build_fn`` builds it.
+    build_fn : deprecated alias of ``model`` (warns).
+    warm_start : bool, default=False
+        Keep a fitted network's weights in ``fit`` (the epoch count restarts).
+    random_state : int, RandomState or None, default=None
+        Seeds the build and the shuffles; an int makes fits reproducible. No
+        global generator is seeded or advanced.
+    optimizer : str, class or instance, default="rmsprop"
+        Any Keras optimizer name (any case), class or instance;
+        ``optimizer__<name>`` routes arguments (nested: ``optimizer__
+        learning_rate=ExponentialDecay, optimizer__learning_rate__...``).
+    loss : str, class, instance, list or dict, default=None
+        {loss_doc} ``loss__<name>`` routes arguments.
+    metrics : str, list or dict, default=None
+        Keras metrics; ``metrics__<i>__<name>`` routes arguments. History
+        keys use full names (``mean_absolute_error``).
+    batch_size : int or None, default=None
+        Rows per batch in fit and predict; None means 32, -1 all rows.
+    validation_batch_size : int or None, default=None
+    verbose : int, default=1
+        Keras's progress output.
+    callbacks : callback, class, list or dict, default=None
+        Used in fit and predict; classes are built with ``callbacks__``
+        arguments. ``fit__callbacks`` / ``predict__callbacks`` apply to one.
+    validation_split : float, default=0.0
+        Fraction of the last rows held out; adds ``val_`` keys to ``history_``.
+    shuffle : bool, default=True
+        Reshuffle the rows every epoch.
+    run_eagerly : bool, default=False
+    epochs : int, default=1
+    input_columns : dict or None, default=None
+        For a multi-input network: input name to the columns (names or
+        positions) of X that feed it. X stays one table, so cross-validation
+        and searches slice it as usual.{extra}
+    **kwargs
+        Routed parameters (``model__``, ``optimizer__``, ``loss__``,
+        ``metrics__``, ``callbacks__``, ``fit__``, ``compile__``,
+        ``predict__``, ``score__``) and build-function arguments.
+"""
+
+
+class KerasClassifier(ClassifierMixin, BaseWrapper):
+    __doc__ = """Scikit-learn classifier around your Keras network (scikeras's API).
+
+    A scikeras user changes only the import; the differences are in the
+    README's "Coming from scikeras" table.
+    """ + _COMMON_DOC.format(
+        cls_meta=", ``classes_``, ``n_classes_``",
+        loss_doc="None picks binary or sparse categorical cross-entropy from "
+                 "the target and the output layer (scikeras raises).",
+        extra="""
+    class_weight : dict, "balanced" or None, default=None
+        Weights by class label, applied as sample weights.""") + """
+    Attributes
+    ----------
+    model_ : keras.Model
+    history_ : dict of str to list of float
+    classes_ : ndarray (a list of them for multiclass-multioutput y)
+    n_classes_, n_outputs_, n_outputs_expected_, target_type_, X_shape_,
+    X_dtype_, y_dtype_, y_ndim_, n_features_in_, feature_encoder_,
+    target_encoder_, current_epoch, initialized_
+
+    Examples
+    --------
+    >>> import keras
+    >>> from sklearn.datasets import load_iris
+    >>> from skdeep import KerasClassifier
+    >>> def build(meta, hidden=8):
+    ...     return keras.Sequential([
+    ...         keras.Input((meta["n_features_in_"],)),
+    ...         keras.layers.Dense(hidden, activation="relu"),
+    ...         keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+    ...     ])
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = KerasClassifier(build, model__hidden=16, epochs=5, verbose=0,
+    ...                       random_state=0)
+    >>> clf.fit(X, y).predict_proba(X[:2]).shape
+    (2, 3)
+    """
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        build_fn=None,
+        warm_start=False,
+        random_state=None,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        batch_size=None,
+        validation_batch_size=None,
+        verbose=1,
+        callbacks=None,
+        validation_split=0.0,
+        shuffle=True,
+        run_eagerly=False,
+        epochs=1,
+        input_columns=None,
+        class_weight=None,
+        **kwargs,
+    ):
+        super().__init__(
+            model=model, build_fn=build_fn, warm_start=warm_start,
+            random_state=random_state, optimizer=optimizer, loss=loss,
+            metrics=metrics, batch_size=batch_size,
+            validation_batch_size=validation_batch_size, verbose=verbose,
+            callbacks=callbacks, validation_split=validation_split,
+            shuffle=shuffle, run_eagerly=run_eagerly, epochs=epochs,
+            input_columns=input_columns, **kwargs)
+        self.class_weight = class_weight
+
+    _fit_kwargs = BaseWrapper._fit_kwargs - {"class_weight"}
+
+    @staticmethod
+    def scorer(y_true, y_pred, **kwargs):
+        """Accuracy (override to change ``score``)."""
+        return accuracy_score(y_true, y_pred, **kwargs)
+
+    def _type_of_target(self, y):
+        target_type = type_of_target(y)
+        classes = self.__dict__.get("classes_")
+        if target_type == "binary" and classes is not None:
+            target_type = type_of_target(np.asarray(classes))
+        return target_type
+
+    @property
+    def target_encoder(self):
+        """Labels to the network's targets and back (override for other targets)."""
+        classes = self.__dict__.get("classes_")
+        categories = "auto" if classes is None else [np.asarray(classes)]
+        return ClassifierLabelEncoder(loss=self.loss, categories=categories)
+
+    def _default_loss(self):
+        """Cross-entropy for the target and the output layer."""
+        outputs = self.model_.outputs if _has_outputs(self.model_) else []
+        units = [int(o.shape[-1]) for o in outputs] or [None]
+        if self.target_type_ == "multilabel-indicator":
+            return "binary_crossentropy"
+        if self.target_type_ == "multiclass-multioutput":
+            return ["binary_crossentropy" if u == 1 else
+                    "sparse_categorical_crossentropy" for u in units]
+        if self.target_type_ == "binary" and units[0] in (1, None):
+            return "binary_crossentropy"
+        if getattr(self.target_encoder_, "_target_type", "") == "multiclass-onehot":
+            return "categorical_crossentropy"
+        return "sparse_categorical_crossentropy"
+
+    def _check_model_compatibility(self, y):
+        super()._check_model_compatibility(y)
+        outputs = self.model_.outputs if _has_outputs(self.model_) else []
+        if len(outputs) != 1 or self.target_type_ not in ("binary", "multiclass"):
+            return
+        units = outputs[0].shape[-1]
+        expected = (1, 2) if self.n_classes_ <= 2 else (self.n_classes_,)
+        if units is not None and int(units) not in expected:
+            raise ValueError(
+                f"The network's output layer has {units} unit(s), but the "
+                f"{self.target_type_} target needs "
+                f"{' or '.join(map(str, expected))}. Build the output layer "
+                "from meta['n_classes_'].")
+
+    def initialize(self, X, y):
+        self.__dict__.pop("classes_", None)
+        return super().initialize(X, y)
+
+    def fit(self, X, y, sample_weight=None, **kwargs):
+        self.__dict__.pop("classes_", None)
+        sample_weight = self._weight_classes(y, sample_weight)
+        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):
+        """Train one epoch; ``classes`` lists every label of the whole data
+        (needed in the first call when a batch may lack some)."""
+        if classes is not None:
+            self.classes_ = np.asarray(classes)
+        sample_weight = self._weight_classes(y, sample_weight)
+        return super().partial_fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    def _weight_classes(self, y, sample_weight):
+        if self.class_weight is None:
+            return sample_weight
+        weights = compute_sample_weight(self.class_weight, y)
+        return weights if sample_weight is None else weights * np.asarray(
+            sample_weight)
+
+    def _predict_raw(self, X, **kwargs):
+        """Network outputs; logits (a loss with ``from_logits=True``) become
+        probabilities, so ``predict_proba`` always returns probabilities."""
+        raw = super()._predict_raw(X, **kwargs)
+        if not _from_logits(self.model_.loss) or isinstance(raw, (list, dict)):
+            return raw
+        from scipy.special import expit, softmax
+
+        raw = np.asarray(raw, dtype=np.float64)
+        return expit(raw) if raw.ndim == 1 or raw.shape[-1] == 1 or (
+            self.target_type_ == "multilabel-indicator") else softmax(raw, axis=-1)
+
+    def predict_proba(self, X, **kwargs):
+        """Class probabilities, shape (n_samples, n_classes); a list of them for
+        multiclass-multioutput targets."""
+        raw = self._predict_raw(X, **kwargs)
+        return self.target_encoder_.inverse_transform(raw, return_proba=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        tags.classifier_tags.poor_score = True
+        return tags
+
+
+class KerasRegressor(RegressorMixin, BaseWrapper):
+    __doc__ = """Scikit-learn regressor around your Keras network (scikeras's API).
+
+    y reaches the network unchanged; a 2-D y feeds one output with a unit per
+    column, or one output per column when the network has as many outputs.
+    """ + _COMMON_DOC.format(
+        cls_meta="",
+        loss_doc="None with an uncompiled network raises, as in scikeras.",
+        extra="") + """
+    Attributes
+    ----------
+    model_ : keras.Model
+    history_ : dict of str to list of float
+    n_outputs_, n_outputs_expected_, target_type_, X_shape_, X_dtype_,
+    y_dtype_, y_ndim_, n_features_in_, feature_encoder_, target_encoder_,
+    current_epoch, initialized_
+
+    Examples
+    --------
+    >>> import keras
+    >>> import numpy as np
+    >>> from skdeep import KerasRegressor
+    >>> def build(meta):
+    ...     return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+    ...                              keras.layers.Dense(meta["n_outputs_"])])
+    >>> X = np.random.RandomState(0).normal(size=(64, 3))
+    >>> reg = KerasRegressor(build, loss="mse", epochs=3, verbose=0, random_state=0)
+    >>> reg.fit(X, X.sum(axis=1)).predict(X[:4]).shape
+    (4,)
+    """
+
+    @staticmethod
+    def scorer(y_true, y_pred, **kwargs):
+        """R² (override to change ``score``)."""
+        return r2_score(y_true, y_pred, **kwargs)
+
+    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
+        return super()._validate_data(X=X, y=y, reset=reset, y_numeric=True)
+
+    @property
+    def target_encoder(self):
+        """Checks y's outputs and restores its shape (override for other targets)."""
+        return RegressorTargetEncoder()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.regressor_tags.poor_score = True
+        return tags
