@@ -103,3 +103,57 @@ ATTR_DOC = """
     n_outputs_ : int
         Outputs of the network's target (1 for binary and multiclass
         targets, the number of labels or target columns otherwise)."""
+
+# Parameters of the generic wrappers (scikeras's API), formatted per class.
+WRAPPER_DOC = """
+    Parameters
+    ----------
+    model : keras.Model, callable or None, default=None
+        The network, or a function returning it. A function may take any of
+        ``meta`` (the fitted attributes: ``n_features_in_``, ``X_shape_``,
+        ``X_dtype_``, ``y_dtype_``, ``y_ndim_``, ``target_type_``,
+        ``n_outputs_``, ``n_outputs_expected_``, ``feature_encoder_``,
+        ``target_encoder_``{cls_meta}), ``compile_kwargs`` (the built
+        optimizer, loss and metrics), ``params`` (``get_params()``) and its
+        own arguments, given as ``model__<name>=value`` or plain keyword
+        arguments. A ``keras.Model`` is copied with its weights at each fit
+        (``initialize`` then predicts with them); the object you passed is
+        never changed. None: the subclass's ``_keras_build_fn`` builds it.
+    build_fn : deprecated alias of ``model`` (warns).
+    warm_start : bool, default=False
+        Keep a fitted network's weights in ``fit`` (the epoch count restarts).
+    random_state : int, RandomState or None, default=None
+        Seeds the build and the shuffles; an int makes fits reproducible. No
+        global generator is seeded or advanced.
+    optimizer : str, class or instance, default="rmsprop"
+        Any Keras optimizer name (any case), class or instance;
+        ``optimizer__<name>`` routes arguments (nested: ``optimizer__
+        learning_rate=ExponentialDecay, optimizer__learning_rate__...``).
+    loss : str, class, instance, list or dict, default=None
+        {loss_doc} ``loss__<name>`` routes arguments.
+    metrics : str, list or dict, default=None
+        Keras metrics; ``metrics__<i>__<name>`` routes arguments. History
+        keys use full names (``mean_absolute_error``).
+    batch_size : int or None, default=None
+        Rows per batch in fit and predict; None means 32, -1 all rows.
+    validation_batch_size : int or None, default=None
+    verbose : int, default=1
+        Keras's progress output.
+    callbacks : callback, class, list or dict, default=None
+        Used in fit and predict; classes are built with ``callbacks__``
+        arguments. ``fit__callbacks`` / ``predict__callbacks`` apply to one.
+    validation_split : float, default=0.0
+        Fraction of the last rows held out; adds ``val_`` keys to ``history_``.
+    shuffle : bool, default=True
+        Reshuffle the rows every epoch.
+    run_eagerly : bool, default=False
+    epochs : int, default=1
+    input_columns : dict or None, default=None
+        For a multi-input network: input name to the columns (names or
+        positions) of X that feed it. X stays one table, so cross-validation
+        and searches slice it as usual.{extra}
+    **kwargs
+        Routed parameters (``model__``, ``optimizer__``, ``loss__``,
+        ``metrics__``, ``callbacks__``, ``fit__``, ``compile__``,
+        ``predict__``, ``score__``) and build-function arguments.
+"""

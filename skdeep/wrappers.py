@@ -19,10 +19,7 @@ instead: skdeep's defaults and its compiled training loop.
 """
 
 import inspect
-import io
-import pickle
 import warnings
-import weakref
 from collections import defaultdict
 
 import numpy as np
@@ -37,10 +34,27 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_array
 
 from . import _keras_fit, training
+from ._docs import WRAPPER_DOC
 from ._encoders import (
     ClassifierLabelEncoder,
     ColumnGroups,
     RegressorTargetEncoder,
+)
+from ._keras_objects import (
+    PickledModel,
+    class_weights,
+    copy_model,
+    float_dtype,
+    from_logits,
+    get_metric,
+    get_optimizer,
+    has_outputs,
+    is_text,
+    loss_name,
+    map_strings,
+    metric_name,
+    n_rows,
+    take,
 )
 from ._process import configure_process
 from ._routing import (
@@ -56,87 +70,6 @@ from .exceptions import NotFittedError
 __all__ = ["BaseWrapper", "KerasClassifier", "KerasRegressor"]
 
 _DEFAULT_BATCH_SIZE = 32  # keras.Model.fit's default for batch_size=None
-
-
-# --------------------------------------------------------------- pickling
-# Classes that pickle cannot name (defined in a function): kept by name for
-# the life of the process, so their networks unpickle in the same process.
-_LOCAL_CLASSES = weakref.WeakValueDictionary()
-
-
-def _restore_model(data, cls):
-    import keras
-    from keras.src.saving import saving_lib
-
-    if isinstance(cls, str):
-        cls = _LOCAL_CLASSES.get(cls)
-    custom = {} if cls is None else {
-        keras.saving.get_registered_name(cls): cls, cls.__name__: cls}
-    with keras.saving.custom_object_scope(custom):
-        return saving_lib._load_model_from_fileobj(
-            io.BytesIO(data), custom_objects=custom, compile=True, safe_mode=False)
-
-
-def _reduce_model(model):
-    """``(restore, args)`` for a Keras model of any class, registered or not."""
-    from keras.src.saving import saving_lib
-
-    cls = type(model)
-    if cls.__module__.startswith("keras"):
-        ref = None
-    else:
-        try:
-            pickle.dumps(cls)
-            ref = cls
-        except (pickle.PicklingError, AttributeError, TypeError):
-            ref = f"{cls.__module__}.{cls.__qualname__}"
-            _LOCAL_CLASSES[ref] = cls
-    buf = io.BytesIO()
-    saving_lib._save_model_to_fileobj(model, buf, "h5")
-    return _restore_model, (buf.getvalue(), ref)
-
-
-class _PickledModel:
-    def __init__(self, model):
-        self.model = model
-
-    def __reduce__(self):
-        return _reduce_model(self.model)
-
-
-def _copy_model(model):
-    """A copy of a user's ``keras.Model``: weights, compile state and all."""
-    restore, args = _reduce_model(model)
-    return restore(*args)
-
-
-# ------------------------------------------------------------ nested data
-def _n_rows(data):
-    import keras
-
-    return keras.tree.flatten(data)[0].shape[0]
-
-
-def _take(data, rows):
-    import keras
-
-    return keras.tree.map_structure(lambda a: a[rows], data)
-
-
-def _metric_name(key):
-    """scikeras's history keys: full metric names (``mean_absolute_error``)."""
-    import keras
-
-    if key == "loss" or key.startswith("val_"):
-        return key
-    try:
-        fn = keras.metrics.get(key)
-    except (ValueError, TypeError):
-        return key
-    if isinstance(fn, keras.metrics.Metric):
-        name = type(fn).__name__
-        return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    return getattr(fn, "__name__", key)
 
 
 class BaseWrapper(BaseEstimator):
@@ -287,10 +220,10 @@ class BaseWrapper(BaseEstimator):
         if y is not None:
             _check_no_missing_target(y)
             y = check_array(y, ensure_2d=False, allow_nd=False, dtype=(
-                _float_dtype() if y_numeric and _is_text(y) else None),
+                float_dtype() if y_numeric and is_text(y) else None),
                 input_name="y")
             if y_numeric and y.dtype.kind not in "fiub":
-                y = y.astype(_float_dtype())
+                y = y.astype(float_dtype())
             if reset:
                 self.target_type_ = self._type_of_target(y)
                 self.y_dtype_ = y.dtype
@@ -307,9 +240,9 @@ class BaseWrapper(BaseEstimator):
             X = self._check_X(X, reset=reset)
             if raw is not None:
                 X = raw  # column groups select by name
-        if X is not None and y is not None and _n_rows(X) != y.shape[0]:
+        if X is not None and y is not None and n_rows(X) != y.shape[0]:
             raise ValueError(
-                f"X and y have different numbers of rows: {_n_rows(X)} and "
+                f"X and y have different numbers of rows: {n_rows(X)} and "
                 f"{y.shape[0]}.")
         return X, y
 
@@ -320,7 +253,7 @@ class BaseWrapper(BaseEstimator):
         _check_feature_names(self, X, reset=reset)
         try:
             X = check_array(X, accept_sparse=("csr", "csc", "coo"), allow_nd=True,
-                            dtype=_float_dtype() if _is_text(X) else None,
+                            dtype=float_dtype() if is_text(X) else None,
                             input_name="X")
         except ValueError as exc:
             if "could not convert string to float" in str(exc):
@@ -383,7 +316,7 @@ class BaseWrapper(BaseEstimator):
         import keras
 
         if isinstance(model, keras.Model):
-            return lambda: _copy_model(model)
+            return lambda: copy_model(model)
         if not callable(model):
             raise TypeError(
                 f"{name}(model=...) must be a keras.Model, a callable returning "
@@ -405,7 +338,7 @@ class BaseWrapper(BaseEstimator):
         optimizer = kwargs["optimizer"]
         opt_params = route_params(params, "optimizer")
         if isinstance(optimizer, str):
-            optimizer = type(_get_optimizer(optimizer))
+            optimizer = type(get_optimizer(optimizer))
         if isinstance(optimizer, keras.optimizers.Optimizer):
             # an instance is copied: one object must not serve several fits
             optimizer = training.make_optimizer(optimizer, None, kwargs=opt_params)
@@ -420,10 +353,10 @@ class BaseWrapper(BaseEstimator):
             if isinstance(loss, str):
                 loss = keras.losses.get(loss)
             elif isinstance(loss, (list, tuple, dict)):
-                loss = _map_strings(loss, keras.losses.get)
+                loss = map_strings(loss, keras.losses.get)
             loss = unflatten_params(loss, loss_params)
         kwargs["loss"] = loss
-        metrics = _map_strings(kwargs.get("metrics"), _get_metric)
+        metrics = map_strings(kwargs.get("metrics"), get_metric)
         metrics = unflatten_params(metrics, route_params(params, "metrics"))
         if metrics is not None and not isinstance(metrics, (list, dict)):
             metrics = [metrics]
@@ -476,15 +409,16 @@ class BaseWrapper(BaseEstimator):
         import keras
 
         expected = getattr(self, "n_outputs_expected_", None)
-        outputs = len(self.model_.outputs) if _has_outputs(self.model_) else None
-        if expected and outputs is not None and expected != outputs:
+        outputs = len(self.model_.outputs) if has_outputs(self.model_) else None
+        split = isinstance(y, (list, tuple)) and len(y) == outputs
+        if expected and outputs is not None and expected != outputs and not split:
             raise ValueError(
                 f"The target needs a network with {expected} output(s), but the "
                 f"network has {outputs}.")
         loss, compiled = self.loss, self.model_.loss
         if loss is not None and all(isinstance(x, (str, keras.losses.Loss, type))
                                     for x in (loss, compiled)):
-            if _loss_name(loss) != _loss_name(compiled):
+            if loss_name(loss) != loss_name(compiled):
                 raise ValueError(
                     f"loss={loss!r}, but the network was compiled with "
                     f"{compiled!r}: the data may not match the loss. Drop the "
@@ -577,14 +511,14 @@ class BaseWrapper(BaseEstimator):
         self._ensure_compiled_model()
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X if not isinstance(
-                X, (dict, list, tuple)) else np.empty(_n_rows(X)),
-                dtype=_float_dtype())
+                X, (dict, list, tuple)) else np.empty(n_rows(X)),
+                dtype=float_dtype())
             if not np.any(sample_weight):
                 raise ValueError(
                     "sample_weight is zero for every sample: there is nothing to "
                     "train on. Give at least one non-zero weight.")
             keep = sample_weight != 0
-            X, y, sample_weight = _take(X, keep), y[keep], sample_weight[keep]
+            X, y, sample_weight = take(X, keep), y[keep], sample_weight[keep]
         y_enc = self._match_outputs(self.target_encoder_.transform(y))
         X_enc = self.feature_encoder_.transform(X)
         self._check_model_compatibility(y_enc)
@@ -594,7 +528,7 @@ class BaseWrapper(BaseEstimator):
 
     def _match_outputs(self, y):
         """Split a 2-D y over a network with one output per column."""
-        if isinstance(y, (list, tuple, dict)) or not _has_outputs(self.model_):
+        if isinstance(y, (list, tuple, dict)) or not has_outputs(self.model_):
             return y
         outputs = self.model_.outputs
         y = np.asarray(y)
@@ -610,22 +544,22 @@ class BaseWrapper(BaseEstimator):
         args = {k: v for k, v in args.items() if not k.startswith("callbacks")}
         args.update(kwargs)
         args["epochs"], args["initial_epoch"] = epochs, initial_epoch
-        n = _n_rows(X)
+        n = n_rows(X)
         for key in ("batch_size", "validation_batch_size"):
             if args.get(key) == -1:
                 args[key] = n
         batch_size = args.pop("batch_size", None) or _DEFAULT_BATCH_SIZE
         class_weight = args.pop("class_weight", None)
         if class_weight is not None:
-            sample_weight = _class_weights(class_weight, y, sample_weight)
+            sample_weight = class_weights(class_weight, y, sample_weight)
         validation = args.pop("validation_data", None)
         split = args.pop("validation_split", 0.0) or 0.0
         if validation is None and split:  # the last rows, as keras.Model.fit
             at = int(n * (1.0 - split))
             train, held = np.arange(at), np.arange(at, n)
-            validation = (_take(X, held), _take(y, held),
+            validation = (take(X, held), take(y, held),
                           None if sample_weight is None else sample_weight[held])
-            X, y = _take(X, train), _take(y, train)
+            X, y = take(X, train), take(y, train)
             sample_weight = None if sample_weight is None else sample_weight[train]
         elif validation is not None:
             validation = tuple(validation) + (None,) * (3 - len(validation))
@@ -639,14 +573,14 @@ class BaseWrapper(BaseEstimator):
         initial_epoch = args.pop("initial_epoch")
         history = _keras_fit.fit(
             self.model_, (X, y, sample_weight), validation,
-            epochs=initial_epoch + epochs, batch_size=min(batch_size, _n_rows(X)),
+            epochs=initial_epoch + epochs, batch_size=min(batch_size, n_rows(X)),
             seed=self._seed, epoch_offset=initial_epoch,
             callbacks=self._fit_callbacks, verbose=verbose, shuffle=bool(shuffle),
             extra={"initial_epoch": initial_epoch, **args})
         if not warm_start or "history_" not in self.__dict__ or initial_epoch == 0:
             self.history_ = defaultdict(list)
         for key, values in history.items():
-            self.history_[_metric_name(key)] += [float(v) for v in values]
+            self.history_[metric_name(key)] += [float(v) for v in values]
 
     # --------------------------------------------------------- predicting
     def _predict_raw(self, X, **kwargs):
@@ -662,7 +596,7 @@ class BaseWrapper(BaseEstimator):
         args = {k: v for k, v in args.items() if not k.startswith("callbacks")}
         args.update(kwargs)
         if args.get("batch_size") == -1:
-            args["batch_size"] = _n_rows(X)
+            args["batch_size"] = n_rows(X)
         if args.get("batch_size") is None:
             args.pop("batch_size", None)
         args.setdefault("callbacks", self._predict_callbacks)
@@ -686,18 +620,21 @@ class BaseWrapper(BaseEstimator):
         _, y = self._validate_data(X=None, y=y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, y,
-                                                 dtype=_float_dtype())
+                                                 dtype=float_dtype())
             keep = sample_weight != 0
-            X, y, sample_weight = _take(X, keep), y[keep], sample_weight[keep]
+            X, y, sample_weight = take(X, keep), y[keep], sample_weight[keep]
         y_pred = self.predict(X)
         return self.scorer(y, y_pred, sample_weight=sample_weight,
                            **route_params(self.get_params(), "score"))
 
     # ------------------------------------------------------------ pickling
     def __getstate__(self):
+        import keras
+
         state = dict(self.__dict__)
-        if "model_" in state:
-            state["model_"] = _PickledModel(state["model_"])
+        for key in ("model_", "model"):  # networks of any class, registered or not
+            if isinstance(state.get(key), keras.Model):
+                state[key] = PickledModel(state[key])
         return state
 
     def __sklearn_tags__(self):
@@ -709,153 +646,12 @@ class BaseWrapper(BaseEstimator):
         return tags
 
 
-# ----------------------------------------------------------------- helpers
-def _float_dtype():
-    import keras
-
-    return np.dtype(keras.backend.floatx())
-
-
-def _is_text(a):
-    kind = getattr(getattr(a, "dtype", None), "kind", None)
-    if isinstance(a, pd.DataFrame):
-        return any(dt.kind in "OUS" for dt in a.dtypes)
-    return kind in ("O", "U", "S") if kind else np.asarray(a).dtype.kind in "OUS"
-
-
-def _has_outputs(model):
-    try:
-        return bool(model.outputs)
-    except (AttributeError, ValueError):
-        return False
-
-
-def _map_strings(items, getter):
-    if isinstance(items, str):
-        return getter(items)
-    if isinstance(items, (list, tuple)):
-        return type(items)(_map_strings(i, getter) for i in items)
-    if isinstance(items, dict):
-        return {k: _map_strings(v, getter) for k, v in items.items()}
-    return items
-
-
-def _get_optimizer(name):
-    """An optimizer from a name in any case (``"SGD"``, ``"adam"``, ``"Adadelta"``)."""
-    import keras
-
-    try:
-        return keras.optimizers.get(name)
-    except ValueError:
-        for attr in dir(keras.optimizers):
-            cls = getattr(keras.optimizers, attr)
-            if (attr.lower() == name.lower() and inspect.isclass(cls)
-                    and issubclass(cls, keras.optimizers.Optimizer)):
-                return cls()
-        raise ValueError(
-            f"Unknown optimizer {name!r}. Pass a name Keras knows (sgd, adam, "
-            "rmsprop, adagrad, adadelta, adamax, nadam, ftrl, adamw, lion, ...) or "
-            "a keras.optimizers class or instance.") from None
-
-
-def _get_metric(name):
-    import keras
-
-    if name in ("acc", "accuracy", "ce", "crossentropy"):
-        return name  # Keras picks the right one from the loss and outputs
-    return keras.metrics.get(name)
-
-
-def _loss_name(loss):
-    import keras
-
-    if isinstance(loss, type):
-        loss = loss()
-    fn = keras.losses.get(loss) if isinstance(loss, str) else loss
-    name = type(fn).__name__ if isinstance(fn, keras.losses.Loss) else getattr(
-        fn, "__name__", str(fn))
-    name = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    return {"mse": "mean_squared_error", "mae": "mean_absolute_error"}.get(name, name)
-
-
-def _from_logits(loss):
-    try:
-        return bool(loss.get_config().get("from_logits", False))
-    except (AttributeError, NotImplementedError, TypeError):
-        return False
-
-
-def _class_weights(class_weight, y, sample_weight):
-    """Keras's ``class_weight`` (by encoded class index) as sample weights."""
-    y = np.asarray(y)
-    index = (np.argmax(y, axis=1) if y.ndim == 2 and y.shape[1] > 1
-             else y.reshape(len(y)).astype(int))
-    weights = np.array([class_weight.get(int(i), 1.0) for i in index],
-                       dtype=_float_dtype())
-    return weights if sample_weight is None else weights * sample_weight
-
-
-# ---------------------------------------------------------------- estimators
-_COMMON_DOC = """
-    Parameters
-    ----------
-    model : keras.Model, callable or None, default=None
-        The network, or a function returning it. A function may take any of
-        ``meta`` (the fitted attributes: ``n_features_in_``, ``X_shape_``,
-        ``X_dtype_``, ``y_dtype_``, ``y_ndim_``, ``target_type_``,
-        ``n_outputs_``, ``n_outputs_expected_``, ``feature_encoder_``,
-        ``target_encoder_``{cls_meta}), ``compile_kwargs`` (the built
-        optimizer, loss and metrics), ``params`` (``get_params()``) and its
-        own arguments, given as ``model__<name>=value`` or plain keyword
-        arguments. A ``keras.Model`` is copied with its weights at each fit
-        (``initialize`` then predicts with them); the object you passed is
-        never changed. None: the subclass's ``_keras_build_fn`` builds it.
-    build_fn : deprecated alias of ``model`` (warns).
-    warm_start : bool, default=False
-        Keep a fitted network's weights in ``fit`` (the epoch count restarts).
-    random_state : int, RandomState or None, default=None
-        Seeds the build and the shuffles; an int makes fits reproducible. No
-        global generator is seeded or advanced.
-    optimizer : str, class or instance, default="rmsprop"
-        Any Keras optimizer name (any case), class or instance;
-        ``optimizer__<name>`` routes arguments (nested: ``optimizer__
-        learning_rate=ExponentialDecay, optimizer__learning_rate__...``).
-    loss : str, class, instance, list or dict, default=None
-        {loss_doc} ``loss__<name>`` routes arguments.
-    metrics : str, list or dict, default=None
-        Keras metrics; ``metrics__<i>__<name>`` routes arguments. History
-        keys use full names (``mean_absolute_error``).
-    batch_size : int or None, default=None
-        Rows per batch in fit and predict; None means 32, -1 all rows.
-    validation_batch_size : int or None, default=None
-    verbose : int, default=1
-        Keras's progress output.
-    callbacks : callback, class, list or dict, default=None
-        Used in fit and predict; classes are built with ``callbacks__``
-        arguments. ``fit__callbacks`` / ``predict__callbacks`` apply to one.
-    validation_split : float, default=0.0
-        Fraction of the last rows held out; adds ``val_`` keys to ``history_``.
-    shuffle : bool, default=True
-        Reshuffle the rows every epoch.
-    run_eagerly : bool, default=False
-    epochs : int, default=1
-    input_columns : dict or None, default=None
-        For a multi-input network: input name to the columns (names or
-        positions) of X that feed it. X stays one table, so cross-validation
-        and searches slice it as usual.{extra}
-    **kwargs
-        Routed parameters (``model__``, ``optimizer__``, ``loss__``,
-        ``metrics__``, ``callbacks__``, ``fit__``, ``compile__``,
-        ``predict__``, ``score__``) and build-function arguments.
-"""
-
-
 class KerasClassifier(ClassifierMixin, BaseWrapper):
     __doc__ = """Scikit-learn classifier around your Keras network (scikeras's API).
 
     A scikeras user changes only the import; the differences are in the
     README's "Coming from scikeras" table.
-    """ + _COMMON_DOC.format(
+    """ + WRAPPER_DOC.format(
         cls_meta=", ``classes_``, ``n_classes_``",
         loss_doc="None picks binary or sparse categorical cross-entropy from "
                  "the target and the output layer (scikeras raises).",
@@ -944,7 +740,7 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
 
     def _default_loss(self):
         """Cross-entropy for the target and the output layer."""
-        outputs = self.model_.outputs if _has_outputs(self.model_) else []
+        outputs = self.model_.outputs if has_outputs(self.model_) else []
         units = [int(o.shape[-1]) for o in outputs] or [None]
         if self.target_type_ == "multilabel-indicator":
             return "binary_crossentropy"
@@ -959,7 +755,7 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
 
     def _check_model_compatibility(self, y):
         super()._check_model_compatibility(y)
-        outputs = self.model_.outputs if _has_outputs(self.model_) else []
+        outputs = self.model_.outputs if has_outputs(self.model_) else []
         if len(outputs) != 1 or self.target_type_ not in ("binary", "multiclass"):
             return
         units = outputs[0].shape[-1]
@@ -999,7 +795,7 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         """Network outputs; logits (a loss with ``from_logits=True``) become
         probabilities, so ``predict_proba`` always returns probabilities."""
         raw = super()._predict_raw(X, **kwargs)
-        if not _from_logits(self.model_.loss) or isinstance(raw, (list, dict)):
+        if not from_logits(self.model_.loss) or isinstance(raw, (list, dict)):
             return raw
         from scipy.special import expit, softmax
 
@@ -1025,7 +821,7 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
 
     y reaches the network unchanged; a 2-D y feeds one output with a unit per
     column, or one output per column when the network has as many outputs.
-    """ + _COMMON_DOC.format(
+    """ + WRAPPER_DOC.format(
         cls_meta="",
         loss_doc="None with an uncompiled network raises, as in scikeras.",
         extra="") + """

@@ -1,0 +1,182 @@
+"""Keras objects for the generic wrappers: pickling, names, nested data.
+
+Helpers of ``skdeep.wrappers`` that need no estimator state: pickling and
+copying networks of any class, resolving optimizer / loss / metric names as
+scikeras does, and slicing the nested X and y of multi-input and
+multi-output networks.
+"""
+
+import inspect
+import io
+import pickle
+import weakref
+
+import numpy as np
+import pandas as pd
+
+# --------------------------------------------------------------- pickling
+# Classes that pickle cannot name (defined in a function): kept by name for
+# the life of the process, so their networks unpickle in the same process.
+_LOCAL_CLASSES = weakref.WeakValueDictionary()
+
+
+def restore_model(data, cls):
+    import keras
+    from keras.src.saving import saving_lib
+
+    if isinstance(cls, str):
+        cls = _LOCAL_CLASSES.get(cls)
+    custom = {} if cls is None else {
+        keras.saving.get_registered_name(cls): cls, cls.__name__: cls}
+    with keras.saving.custom_object_scope(custom):
+        return saving_lib._load_model_from_fileobj(
+            io.BytesIO(data), custom_objects=custom, compile=True, safe_mode=False)
+
+
+def reduce_model(model):
+    """``(restore, args)`` for a Keras model of any class, registered or not."""
+    from keras.src.saving import saving_lib
+
+    cls = type(model)
+    if cls.__module__.startswith("keras"):
+        ref = None
+    else:
+        try:
+            pickle.dumps(cls)
+            ref = cls
+        except (pickle.PicklingError, AttributeError, TypeError):
+            ref = f"{cls.__module__}.{cls.__qualname__}"
+            _LOCAL_CLASSES[ref] = cls
+    buf = io.BytesIO()
+    saving_lib._save_model_to_fileobj(model, buf, "h5")
+    return restore_model, (buf.getvalue(), ref)
+
+
+class PickledModel:
+    """Pickles as the network it holds (see :func:`reduce_model`)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __reduce__(self):
+        return reduce_model(self.model)
+
+
+def copy_model(model):
+    """A copy of a user's ``keras.Model``: weights, compile state and all."""
+    restore, args = reduce_model(model)
+    return restore(*args)
+
+
+# ------------------------------------------------------------ nested data
+def n_rows(data):
+    import keras
+
+    return keras.tree.flatten(data)[0].shape[0]
+
+
+def take(data, rows):
+    import keras
+
+    return keras.tree.map_structure(lambda a: a[rows], data)
+
+
+def metric_name(key):
+    """scikeras's history keys: full metric names (``mean_absolute_error``)."""
+    import keras
+
+    if key == "loss" or key.startswith("val_"):
+        return key
+    try:
+        fn = keras.metrics.get(key)
+    except (ValueError, TypeError):
+        return key
+    if isinstance(fn, keras.metrics.Metric):
+        name = type(fn).__name__
+        return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    return getattr(fn, "__name__", key)
+
+
+def float_dtype():
+    import keras
+
+    return np.dtype(keras.backend.floatx())
+
+
+def is_text(a):
+    kind = getattr(getattr(a, "dtype", None), "kind", None)
+    if isinstance(a, pd.DataFrame):
+        return any(dt.kind in "OUS" for dt in a.dtypes)
+    return kind in ("O", "U", "S") if kind else np.asarray(a).dtype.kind in "OUS"
+
+
+def has_outputs(model):
+    try:
+        return bool(model.outputs)
+    except (AttributeError, ValueError):
+        return False
+
+
+def map_strings(items, getter):
+    if isinstance(items, str):
+        return getter(items)
+    if isinstance(items, (list, tuple)):
+        return type(items)(map_strings(i, getter) for i in items)
+    if isinstance(items, dict):
+        return {k: map_strings(v, getter) for k, v in items.items()}
+    return items
+
+
+def get_optimizer(name):
+    """An optimizer from a name in any case (``"SGD"``, ``"adam"``, ``"Adadelta"``)."""
+    import keras
+
+    try:
+        return keras.optimizers.get(name)
+    except ValueError:
+        for attr in dir(keras.optimizers):
+            cls = getattr(keras.optimizers, attr)
+            if (attr.lower() == name.lower() and inspect.isclass(cls)
+                    and issubclass(cls, keras.optimizers.Optimizer)):
+                return cls()
+        raise ValueError(
+            f"Unknown optimizer {name!r}. Pass a name Keras knows (sgd, adam, "
+            "rmsprop, adagrad, adadelta, adamax, nadam, ftrl, adamw, lion, ...) or "
+            "a keras.optimizers class or instance.") from None
+
+
+def get_metric(name):
+    import keras
+
+    if name in ("acc", "accuracy", "ce", "crossentropy"):
+        return name  # Keras picks the right one from the loss and outputs
+    return keras.metrics.get(name)
+
+
+def loss_name(loss):
+    import keras
+
+    if isinstance(loss, type):
+        loss = loss()
+    fn = keras.losses.get(loss) if isinstance(loss, str) else loss
+    name = type(fn).__name__ if isinstance(fn, keras.losses.Loss) else getattr(
+        fn, "__name__", str(fn))
+    name = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    return {"mse": "mean_squared_error", "mae": "mean_absolute_error"}.get(name, name)
+
+
+def from_logits(loss):
+    try:
+        return bool(loss.get_config().get("from_logits", False))
+    except (AttributeError, NotImplementedError, TypeError):
+        return False
+
+
+def class_weights(class_weight, y, sample_weight):
+    """Keras's ``class_weight`` (by encoded class index) as sample weights."""
+    y = np.asarray(y)
+    index = (np.argmax(y, axis=1) if y.ndim == 2 and y.shape[1] > 1
+             else y.reshape(len(y)).astype(int))
+    weights = np.array([class_weight.get(int(i), 1.0) for i in index],
+                       dtype=float_dtype())
+    return weights if sample_weight is None else weights * sample_weight

@@ -1,0 +1,194 @@
+"""The generic wrappers beyond scikeras: several inputs and outputs, and the
+places where skdeep differs from scikeras on purpose (README, "Coming from
+scikeras"). Parity with scikeras itself is in ``test_scikeras_api.py``."""
+
+import pickle
+import random
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skdeep import KerasClassifier, KerasRegressor
+
+QUIET = {"verbose": 0, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def table():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(160, 6)).astype(np.float32)
+    y = (X[:, 0] + X[:, 3] > 0).astype(int) + (X[:, 1] > 1).astype(int)
+    return X, y
+
+
+def _two_inputs(meta):
+    wide = keras.Input((2,), name="wide")
+    deep = keras.Input((4,), name="deep")
+    hidden = keras.layers.Dense(8, activation="relu")(deep)
+    merged = keras.layers.Concatenate()([wide, hidden])
+    out = keras.layers.Dense(meta["n_classes_"], activation="softmax")(merged)
+    return keras.Model({"wide": wide, "deep": deep}, out)
+
+
+def test_dataframe_column_groups_feed_named_inputs_in_a_search(table):
+    X, y = table
+    frame = pd.DataFrame(X, columns=list("abcdef"))
+    clf = KerasClassifier(
+        _two_inputs, input_columns={"wide": ["a", "b"], "deep": ["c", "d", "e", "f"]},
+        optimizer="adam", optimizer__learning_rate=0.05, epochs=20, **QUIET)
+    search = GridSearchCV(clf, {"batch_size": [16, 32]}, cv=KFold(3)).fit(frame, y)
+    assert search.best_score_ > 0.7
+    best = search.best_estimator_
+    assert best.n_inputs_ == 2 and best.predict(frame.iloc[:5]).shape == (5,)
+
+
+def test_column_groups_by_position_and_clear_errors(table):
+    X, y = table
+    clf = KerasClassifier(_two_inputs, input_columns={"wide": [0, 1],
+                                                      "deep": [2, 3, 4, 5]},
+                          loss="sparse_categorical_crossentropy", epochs=2, **QUIET)
+    assert clf.fit(X, y).predict_proba(X).shape == (len(X), 3)
+    with pytest.raises(ValueError, match=r"input_columns\['deep'\] names columns "
+                       r"\['zz'\] that X does not have"):
+        clf.set_params(input_columns={"wide": ["a"], "deep": ["zz"]}).fit(
+            pd.DataFrame(X, columns=list("abcdef")), y)
+
+
+def _two_heads(meta):
+    inputs = keras.Input((meta["n_features_in_"],))
+    hidden = keras.layers.Dense(16, activation="relu")(inputs)
+    return keras.Model(inputs, [
+        keras.layers.Dense(n, activation="softmax", name=f"head{i}")(hidden)
+        for i, n in enumerate(meta["n_classes_"])])
+
+
+def test_multiclass_multioutput_target_feeds_one_output_per_column(table):
+    X, y = table
+    labels = np.array(["low", "mid", "high"])
+    Y = np.column_stack([labels[y], np.where(X[:, 2] > 0, "up", "down")])
+    clf = KerasClassifier(_two_heads, optimizer="adam", optimizer__learning_rate=0.05,
+                          epochs=30, **QUIET).fit(X, Y)
+    assert clf.target_type_ == "multiclass-multioutput"
+    assert clf.n_outputs_expected_ == 2 and clf.n_classes_ == [3, 2]
+    predicted = clf.predict(X)
+    assert predicted.shape == Y.shape and set(predicted[:, 1]) <= {"up", "down"}
+    assert (predicted == Y).mean() > 0.8
+    probas = clf.predict_proba(X)
+    assert [p.shape for p in probas] == [(len(X), 3), (len(X), 2)]
+    np.testing.assert_allclose(probas[1].sum(axis=1), 1.0, rtol=1e-5)
+    # cross-validation slices X and the 2-D y together
+    scores = cross_val_score(clf, X, Y, cv=KFold(3),
+                             scoring=lambda est, X, Y: (est.predict(X) == Y).mean())
+    assert scores.min() > 0.6
+
+
+def test_regression_columns_feed_one_output_each(table):
+    X, _ = table
+    Y = np.column_stack([X[:, 0] * 2, X[:, 1] - X[:, 2]])
+
+    def build(meta):
+        inputs = keras.Input((meta["n_features_in_"],))
+        return keras.Model(inputs, [keras.layers.Dense(1, name=n)(inputs)
+                                    for n in ("first", "second")])
+
+    reg = KerasRegressor(build, loss="mse", optimizer="adam",
+                         optimizer__learning_rate=0.05, epochs=40, **QUIET).fit(X, Y)
+    assert reg.predict(X).shape == Y.shape and reg.score(X, Y) > 0.9
+    assert reg.predict(X).dtype == np.float64
+
+
+def _logits(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                             keras.layers.Dense(meta["n_classes_"])])
+
+
+def test_logits_networks_still_predict_probabilities(table):
+    X, y = table
+    clf = KerasClassifier(_logits, loss="sparse_categorical_crossentropy",
+                          loss__from_logits=True, epochs=3, **QUIET).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.min() >= 0
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert clf.model_.loss.get_config()["from_logits"] is True
+
+
+def test_loss_none_picks_the_cross_entropy(table):
+    X, y = table
+    binary = KerasClassifier(
+        lambda meta: keras.Sequential([keras.Input((6,)),
+                                       keras.layers.Dense(1, activation="sigmoid")]),
+        epochs=1, **QUIET).fit(X, (y > 0).astype(int))
+    assert binary.model_.loss == "binary_crossentropy"
+    multi = KerasClassifier(lambda meta: keras.Sequential([
+        keras.Input((6,)), keras.layers.Dense(3, activation="softmax")]),
+        epochs=1, **QUIET).fit(X, y)
+    assert multi.model_.loss == "sparse_categorical_crossentropy"
+
+
+def test_a_passed_model_is_copied_with_its_weights_and_never_trained(table):
+    X, y = table
+    net = keras.Sequential([keras.Input((6,)),
+                            keras.layers.Dense(3, activation="softmax")])
+    before = [w.copy() for w in net.get_weights()]
+    clf = KerasClassifier(net, loss="sparse_categorical_crossentropy", **QUIET)
+    # initialize: the pretrained weights predict, untrained
+    np.testing.assert_allclose(clf.initialize(X, y).predict_proba(X),
+                               net.predict(X, verbose=0), rtol=1e-5, atol=1e-6)
+    clf.set_params(epochs=3).fit(X, y)
+    for a, b in zip(before, net.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert clf.model_ is not net and not net.compiled
+
+
+def test_unregistered_model_subclass_pickles(table):
+    X, y = table
+
+    class Local(keras.Model):  # defined in a function: pickle cannot name it
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = keras.layers.Dense(3, activation="softmax")
+
+        def call(self, x):
+            return self.dense(x)
+
+    clf = KerasClassifier(Local(), loss="sparse_categorical_crossentropy", epochs=1,
+                          **QUIET).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X))
+    assert type(loaded.model_) is Local
+
+
+def test_fits_are_reproducible_and_leave_global_generators_alone(table):
+    X, y = table
+
+    def build(meta):
+        return keras.Sequential([keras.Input((6,)), keras.layers.Dropout(0.3),
+                                 keras.layers.Dense(3, activation="softmax")])
+
+    clf = KerasClassifier(build, loss="sparse_categorical_crossentropy", epochs=3,
+                          batch_size=16, **QUIET)
+    py_state, np_state = random.getstate(), np.random.get_state()[1].copy()
+    first = clf.fit(X, y).predict_proba(X)
+    assert random.getstate() == py_state
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+    np.testing.assert_array_equal(clone(clf).fit(X, y).predict_proba(X), first)
+
+
+def test_defaults_are_scikeras_and_the_estimator_is_a_classifier(table):
+    X, y = table
+    clf = KerasClassifier(lambda meta: keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(3, activation="softmax")]))
+    params = clf.get_params()
+    assert (params["epochs"], params["optimizer"], params["validation_split"],
+            params["batch_size"], params["verbose"]) == (1, "rmsprop", 0.0, None, 1)
+    assert is_classifier(clf)
+    pipe = make_pipeline(StandardScaler(), clf.set_params(verbose=0)).fit(X, y)
+    assert len(pipe[-1].history_["loss"]) == 1
+    assert not any(k.startswith("val_") for k in pipe[-1].history_)
+    assert isinstance(pipe[-1].model_.optimizer, keras.optimizers.RMSprop)
