@@ -137,7 +137,8 @@ def test_generic_wrapper_without_model(data):
 def test_build_function_returning_garbage(data):
     with pytest.raises(TypeError, match=r"must be a keras\.Model; the build function "
                        r"returned dict"):
-        KerasRegressor(lambda: {}, epochs=2, verbose=0).fit(data[0], data[1].astype(float))
+        KerasRegressor(lambda: {}, epochs=2, verbose=0).fit(
+            data[0], data[1].astype(float))
 
 
 def test_output_layer_that_does_not_fit_the_target(data):

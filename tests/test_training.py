@@ -142,7 +142,7 @@ def test_early_stopping_split_is_stratified_and_seeded(seed):
     clf = MLPClassifier((4,), validation_fraction=0.1, random_state=seed)
     clf._validate_all_params()
     clf._fit_target(y)
-    train, validation = clf._split(X, clf._transform_target(y), None, seed, True)
+    _, validation = clf._split(X, clf._transform_target(y), None, seed, True)
     assert len(validation[1]) == 10 and validation[1].sum() == 1
     again = clf._split(X, clf._transform_target(y), None, seed, True)[1]
     np.testing.assert_array_equal(validation[0], again[0])
