@@ -303,7 +303,7 @@ class BaseWrapper(BaseEstimator):
             warnings.warn(
                 "``build_fn`` will be renamed to ``model`` in a future release, at "
                 f"which point use of ``build_fn`` will raise an Error instead. "
-                f"Use {name}(model=...).", FutureWarning, stacklevel=5)
+                f"Use {name}(model=...).", UserWarning, stacklevel=5)
             model = build_fn
         if model is None:
             if not hasattr(self, "_keras_build_fn"):

@@ -192,3 +192,85 @@ def test_defaults_are_scikeras_and_the_estimator_is_a_classifier(table):
     assert len(pipe[-1].history_["loss"]) == 1
     assert not any(k.startswith("val_") for k in pipe[-1].history_)
     assert isinstance(pipe[-1].model_.optimizer, keras.optimizers.RMSprop)
+
+
+_NET_MODULE = '''
+import keras
+
+
+class Net(keras.Model):  # not registered with Keras
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(3, activation="softmax")
+
+    def call(self, x):
+        return self.dense(x)
+'''
+
+
+def test_a_network_subclass_pickles_across_processes(table, tmp_path):
+    import subprocess
+    import sys
+
+    X, y = table
+    (tmp_path / "user_nets.py").write_text(_NET_MODULE)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    script = (
+        "import pickle, sys, keras, numpy as np\n"
+        "from skdeep import KerasClassifier\n"
+        "from user_nets import Net\n"
+        "X, y = np.load('X.npy'), np.load('y.npy')\n"
+        "before = dict(keras.saving.get_custom_objects())\n"
+        "if sys.argv[1] == 'save':\n"
+        "    clf = KerasClassifier(Net(), loss='sparse_categorical_crossentropy',\n"
+        "                          epochs=2, verbose=0, random_state=0).fit(X, y)\n"
+        "    pickle.dump(clf, open('clf.pkl', 'wb'))\n"
+        "    np.save('proba.npy', clf.predict_proba(X))\n"
+        "    assert keras.saving.get_custom_objects() == before\n"
+        "else:\n"
+        "    clf = pickle.load(open('clf.pkl', 'rb'))\n"
+        "    assert type(clf.model_) is Net\n"
+        "    np.testing.assert_allclose(clf.predict_proba(X), np.load('proba.npy'))\n"
+    )
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path),
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    for step in ("save", "load"):
+        result = subprocess.run([sys.executable, "-c", script, step], cwd=tmp_path,
+                                env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_optimizer_instances_are_copied_and_schedules_route(table):
+    X, y = table
+    mine = keras.optimizers.Adam(learning_rate=0.01)
+
+    def build(meta):
+        return keras.Sequential([keras.Input((6,)),
+                                 keras.layers.Dense(3, activation="softmax")])
+
+    clf = KerasClassifier(build, loss="sparse_categorical_crossentropy",
+                          optimizer=mine, epochs=1, **QUIET).fit(X, y)
+    assert clf.model_.optimizer is not mine and mine.iterations.numpy() == 0
+    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.01)
+    scheduled = KerasClassifier(
+        build, loss="sparse_categorical_crossentropy", optimizer="sgd",
+        optimizer__learning_rate=keras.optimizers.schedules.ExponentialDecay,
+        optimizer__learning_rate__initial_learning_rate=0.1,
+        optimizer__learning_rate__decay_steps=5,
+        optimizer__learning_rate__decay_rate=0.5, epochs=1, **QUIET).fit(X, y)
+    schedule = scheduled.model_.optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.ExponentialDecay)
+    assert (schedule.initial_learning_rate, schedule.decay_steps) == (0.1, 5)
+
+
+def test_sparse_X_trains_and_predicts(table):
+    import scipy.sparse as sp
+
+    X, y = table
+    sparse = sp.csr_matrix(np.where(X > 0.5, X, 0))
+    clf = KerasClassifier(lambda meta: keras.Sequential([
+        keras.Input((6,)), keras.layers.Dense(3, activation="softmax")]),
+        loss="sparse_categorical_crossentropy", epochs=2, **QUIET).fit(sparse, y)
+    np.testing.assert_allclose(clf.predict_proba(sparse),
+                               clf.predict_proba(sparse.toarray()), rtol=1e-5)
