@@ -78,7 +78,8 @@ def n_rows(data):
 def take(data, rows):
     import keras
 
-    return keras.tree.map_structure(lambda a: a[rows], data)
+    return keras.tree.map_structure(
+        lambda a: a.iloc[rows] if hasattr(a, "iloc") else a[rows], data)
 
 
 def metric_name(key):

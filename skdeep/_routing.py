@@ -88,13 +88,9 @@ def unflatten_params(items, params, base_params=None):
 
 
 def check_routed_names(names, *, owner):
-    """Raise a ValueError with a "did you mean" hint for misrouted names.
-
-    Names without ``__`` are build-function arguments, checked against the
-    build function when it is called; here two mistakes are caught: an
-    unknown destination (``modle__units``) and a single underscore
-    (``model_units``).
-    """
+    """Raise a ValueError with a "did you mean" hint for an unknown routing
+    destination (``modle__units``). Names without ``__`` are build-function
+    arguments, checked against the build function when it is called."""
     for name in names:
         if "__" in name:
             destination, _, rest = name.partition("__")
@@ -106,14 +102,6 @@ def check_routed_names(names, *, owner):
                 raise ValueError(
                     f"{owner} got an unexpected parameter {name!r}: "
                     f"{destination!r} is not a routing destination.{hint}"
-                )
-            continue
-        for destination in ROUTED_DESTINATIONS:
-            if name.startswith(destination + "_"):
-                rest = name[len(destination) + 1:]
-                raise ValueError(
-                    f"{owner} got an unexpected parameter {name!r}. "
-                    f"Did you mean {destination}__{rest}?"
                 )
 
 
@@ -140,6 +128,9 @@ def build_fn_arguments(fn, *, owner, kwargs, available):
             continue
         guess = _closest(name, [n for n in accepted if n not in available])
         hint = f" Did you mean model__{guess}?" if guess else ""
+        for destination in ROUTED_DESTINATIONS:  # a single underscore
+            if name.startswith(destination + "_") and not guess:
+                hint = f" Did you mean {destination}__{name[len(destination) + 1:]}?"
         raise TypeError(
             f"{owner} got model parameter {name!r}, but the build function "
             f"{getattr(fn, '__name__', fn)!r} does not accept it; it accepts "

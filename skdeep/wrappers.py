@@ -67,7 +67,8 @@ from ._routing import (
 from .base import _check_no_missing_target
 from .exceptions import NotFittedError
 
-__all__ = ["BaseWrapper", "KerasClassifier", "KerasRegressor"]
+__all__ = ["BaseWrapper", "ClassifierLabelEncoder", "KerasClassifier",
+           "KerasRegressor", "RegressorTargetEncoder"]
 
 _DEFAULT_BATCH_SIZE = 32  # keras.Model.fit's default for batch_size=None
 
@@ -368,7 +369,9 @@ class BaseWrapper(BaseEstimator):
         fn = self._check_model_param()
         routed = self.__dict__.get("_routed", {})
         check_routed_names(routed, owner=type(self).__name__)
-        kwargs = {k: v for k, v in routed.items() if "__" not in k}
+        passed_on = self._compile_kwargs | self._fit_kwargs | self._predict_kwargs
+        kwargs = {k: v for k, v in routed.items()
+                  if "__" not in k and k not in passed_on}
         kwargs.update(route_params(routed, "model", strict=True))
         available = {"meta": self._get_metadata,
                      "compile_kwargs": self._get_compile_kwargs,
