@@ -19,6 +19,7 @@ instead: skdeep's defaults and its compiled training loop.
 """
 
 import inspect
+import math
 import warnings
 from collections import defaultdict
 
@@ -402,6 +403,7 @@ class BaseWrapper(BaseEstimator):
             if kwargs.get("loss") is None:
                 kwargs["loss"] = self._default_loss()
             model.compile(**kwargs)
+            self._owns_compile = True
         if not getattr(model, "loss", None):
             self._default_loss()
         if not getattr(model, "optimizer", None):
@@ -459,7 +461,7 @@ class BaseWrapper(BaseEstimator):
     def _initialize(self, X, y=None):
         configure_process()
         self._seed = self._random_seed()
-        for attr in ("history_", "model_"):
+        for attr in ("history_", "model_", "_owns_compile"):
             self.__dict__.pop(attr, None)
         X, y = self._validate_data(X, y, reset=True)
         self.target_encoder_ = self.target_encoder.fit(y)
@@ -574,6 +576,7 @@ class BaseWrapper(BaseEstimator):
         shuffle = args.pop("shuffle", True)
         epochs = args.pop("epochs")
         initial_epoch = args.pop("initial_epoch")
+        self._plan_execution(math.ceil(n_rows(X) / batch_size))
         history = _keras_fit.fit(
             self.model_, (X, y, sample_weight), validation,
             epochs=initial_epoch + epochs, batch_size=min(batch_size, n_rows(X)),
@@ -584,6 +587,20 @@ class BaseWrapper(BaseEstimator):
             self.history_ = defaultdict(list)
         for key, values in history.items():
             self.history_[metric_name(key)] += [float(v) for v in values]
+
+    def _plan_execution(self, steps):
+        """Several batches per compiled call when skdeep compiled the network
+        and no callback needs to see every batch (Keras's per-call overhead
+        dominates small networks); the user's own compile is left alone."""
+        model = self.model_
+        if (not self.__dict__.get("_owns_compile") or self._fit_callbacks
+                or "steps_per_execution" in route_params(self.get_params(), "compile")):
+            return
+        planned = _keras_fit.plan_execution(steps)
+        if model.steps_per_execution != planned:
+            model.steps_per_execution = planned
+            model.train_function = model.test_function = None
+            model.predict_function = None
 
     # --------------------------------------------------------- predicting
     def _predict_raw(self, X, **kwargs):
