@@ -160,9 +160,15 @@ class BaseWrapper(BaseEstimator):
 
     def set_params(self, **params):
         own = set(self._get_param_names())
-        routed = {k: params.pop(k) for k in list(params)
-                  if k not in own and ("__" not in k
-                                       or k.split("__", 1)[0] in ROUTED_DESTINATIONS)}
+        routed = {}
+        for key in list(params):
+            if "__" in key and key.split("__", 1)[0] in ROUTED_DESTINATIONS:
+                if key in own:  # a subclass's ``optimizer__learning_rate=...``
+                    setattr(self, key, params.pop(key))
+                else:
+                    routed[key] = params.pop(key)
+            elif key not in own and "__" not in key:
+                routed[key] = params.pop(key)
         self._routed = {**self.__dict__.get("_routed", {}), **routed}
         return super().set_params(**params) if params else self
 
@@ -744,6 +750,8 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         """Accuracy (override to change ``score``)."""
         return accuracy_score(y_true, y_pred, **kwargs)
 
+    score = BaseWrapper.score  # through ``scorer``, not ClassifierMixin's
+
     def _type_of_target(self, y):
         target_type = type_of_target(y)
         classes = self.__dict__.get("classes_")
@@ -871,6 +879,8 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
     def scorer(y_true, y_pred, **kwargs):
         """R² (override to change ``score``)."""
         return r2_score(y_true, y_pred, **kwargs)
+
+    score = BaseWrapper.score  # through ``scorer``, not RegressorMixin's
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         return super()._validate_data(X=X, y=y, reset=reset, y_numeric=True)
