@@ -13,6 +13,8 @@ import weakref
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from sklearn.utils.validation import check_array
 
 # --------------------------------------------------------------- pickling
 # Classes that pickle cannot name (defined in a function): kept by name for
@@ -181,3 +183,41 @@ def class_weights(class_weight, y, sample_weight):
     weights = np.array([class_weight.get(int(i), 1.0) for i in index],
                        dtype=float_dtype())
     return weights if sample_weight is None else weights * sample_weight
+
+
+def check_X(est, X, *, reset):
+    """X checked as scikeras does (any rank, sparse, numeric); its shape and
+    dtype recorded on ``est`` (``reset``) or compared with them."""
+    from sklearn.utils.validation import _check_feature_names, _check_n_features
+
+    name = type(est).__name__
+    _check_feature_names(est, X, reset=reset)
+    try:
+        X = check_array(X, accept_sparse=("csr", "csc", "coo"), allow_nd=True,
+                        dtype=float_dtype() if is_text(X) else None,
+                        input_name="X")
+    except ValueError as exc:
+        if "could not convert string to float" in str(exc):
+            raise ValueError(
+                f"{name} needs numeric X, but X contains text ({exc}). "
+                "Encode it first (skdeep.make_tabular_pipeline, a "
+                "OneHotEncoder), or override feature_encoder."
+            ) from exc
+        raise
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+    if reset:
+        est.X_dtype_ = X.dtype
+        est.X_shape_ = X.shape
+        _check_n_features(est, X, reset=True)
+    else:
+        _check_n_features(est, X, reset=False)
+        if X.shape[1:] != est.X_shape_[1:]:
+            raise ValueError(
+                f"X has shape {X.shape[1:]} per sample, but this {name} was "
+                f"fitted on X of shape {est.X_shape_[1:]} per sample.")
+        if not np.can_cast(X.dtype, est.X_dtype_) and X.dtype.kind in "OUS":
+            raise ValueError(
+                f"X has dtype {X.dtype}, but this {name} was fitted on "
+                f"{est.X_dtype_}.")
+    return X

@@ -1,6 +1,7 @@
 """Routing of scikeras-style ``<destination>__<name>`` parameters.
 
-Pure functions; Keras is imported only where objects are built.
+Functions of the parameters alone (no estimator state); Keras is imported
+only where the routed objects (optimizer, loss, metrics, callbacks) are built.
 
 ``model__units=8``            -> build function argument ``units=8``
 ``optimizer__beta_1=0.8``     -> optimizer constructor argument
@@ -19,6 +20,8 @@ from collections.abc import Mapping
 
 __all__ = [
     "ROUTED_DESTINATIONS",
+    "build_callbacks",
+    "build_compile_kwargs",
     "build_fn_arguments",
     "check_routed_names",
     "route_params",
@@ -137,3 +140,66 @@ def build_fn_arguments(fn, *, owner, kwargs, available):
             f"{accepted or 'no arguments'}.{hint}"
         )
     return out
+
+
+def build_compile_kwargs(params, names):
+    """``keras.Model.compile`` arguments from an estimator's ``params``.
+
+    ``names`` are the parameters that go to ``compile`` (``optimizer``,
+    ``loss``, ``metrics``, ...), overridden by ``compile__`` ones. Names
+    become Keras objects as in scikeras, built with their routed arguments;
+    an optimizer instance is copied, so no object serves two fits.
+    """
+    import keras
+
+    from . import training
+    from ._keras_objects import get_metric, get_optimizer, map_strings
+
+    kwargs = {k: params[k] for k in names if k in params}
+    kwargs.update(route_params(params, "compile"))
+    optimizer = kwargs["optimizer"]
+    opt_params = route_params(params, "optimizer")
+    if isinstance(optimizer, str):
+        optimizer = type(get_optimizer(optimizer))
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        optimizer = training.make_optimizer(optimizer, None, kwargs=opt_params)
+    else:
+        optimizer = unflatten_params(optimizer, opt_params)
+    kwargs["optimizer"] = optimizer
+    loss, loss_params = kwargs.get("loss"), route_params(params, "loss")
+    if isinstance(loss, str) and loss_params:  # a name with arguments: its class
+        loss = training.make_loss(loss, loss_params)
+    else:
+        loss = unflatten_params(map_strings(loss, keras.losses.get), loss_params)
+    kwargs["loss"] = loss
+    metrics = map_strings(kwargs.get("metrics"), get_metric)
+    metrics = unflatten_params(metrics, route_params(params, "metrics"))
+    if metrics is not None and not isinstance(metrics, (list, dict)):
+        metrics = [metrics]
+    kwargs["metrics"] = metrics
+    return kwargs
+
+
+def build_callbacks(params, destination):
+    """The callbacks of ``params[destination]`` as a flat list of instances.
+
+    A single callback, a class (built with ``<destination>__<name>``
+    arguments), a list (``<destination>__0__<name>``) or a dict of them.
+    """
+    import keras
+
+    given = params.get(destination)
+    if given is None:
+        return []
+    callbacks = unflatten_params(given, route_params(params, destination))
+    if isinstance(callbacks, dict):
+        callbacks = list(callbacks.values())
+    elif isinstance(callbacks, keras.callbacks.Callback):
+        callbacks = [callbacks]
+    flat = ([c for cb in callbacks for c in (cb if isinstance(cb, list) else [cb])]
+            if isinstance(callbacks, (list, tuple)) else None)
+    if flat is None or not all(isinstance(c, keras.callbacks.Callback) for c in flat):
+        raise TypeError(
+            f"{destination} must be a keras.callbacks.Callback (an instance or a "
+            f"class), a list of them, or a dict of them; got {given!r}.")
+    return flat

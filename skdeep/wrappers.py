@@ -43,16 +43,14 @@ from ._encoders import (
 )
 from ._keras_objects import (
     PickledModel,
+    check_X,
     class_weights,
     copy_model,
     float_dtype,
     from_logits,
-    get_metric,
-    get_optimizer,
     has_outputs,
     is_text,
     loss_name,
-    map_strings,
     metric_name,
     n_rows,
     take,
@@ -60,10 +58,11 @@ from ._keras_objects import (
 from ._process import configure_process
 from ._routing import (
     ROUTED_DESTINATIONS,
+    build_callbacks,
+    build_compile_kwargs,
     build_fn_arguments,
     check_routed_names,
     route_params,
-    unflatten_params,
 )
 from .base import _check_no_missing_target
 from .exceptions import NotFittedError
@@ -255,39 +254,7 @@ class BaseWrapper(BaseEstimator):
         return X, y
 
     def _check_X(self, X, *, reset):
-        from sklearn.utils.validation import _check_feature_names, _check_n_features
-
-        name = type(self).__name__
-        _check_feature_names(self, X, reset=reset)
-        try:
-            X = check_array(X, accept_sparse=("csr", "csc", "coo"), allow_nd=True,
-                            dtype=float_dtype() if is_text(X) else None,
-                            input_name="X")
-        except ValueError as exc:
-            if "could not convert string to float" in str(exc):
-                raise ValueError(
-                    f"{name} needs numeric X, but X contains text ({exc}). "
-                    "Encode it first (skdeep.make_tabular_pipeline, a "
-                    "OneHotEncoder), or override feature_encoder."
-                ) from exc
-            raise
-        if sp.issparse(X):
-            X = sp.csr_matrix(X)
-        if reset:
-            self.X_dtype_ = X.dtype
-            self.X_shape_ = X.shape
-            _check_n_features(self, X, reset=True)
-        else:
-            _check_n_features(self, X, reset=False)
-            if X.shape[1:] != self.X_shape_[1:]:
-                raise ValueError(
-                    f"X has shape {X.shape[1:]} per sample, but this {name} was "
-                    f"fitted on X of shape {self.X_shape_[1:]} per sample.")
-            if not np.can_cast(X.dtype, self.X_dtype_) and X.dtype.kind in "OUS":
-                raise ValueError(
-                    f"X has dtype {X.dtype}, but this {name} was fitted on "
-                    f"{self.X_dtype_}.")
-        return X
+        return check_X(self, X, reset=reset)
 
     def _type_of_target(self, y):
         return type_of_target(y)
@@ -338,38 +305,7 @@ class BaseWrapper(BaseEstimator):
 
     def _get_compile_kwargs(self):
         """``keras.Model.compile`` arguments with optimizer, loss, metrics built."""
-        import keras
-
-        params = self.get_params()
-        kwargs = {k: params[k] for k in self._compile_kwargs if k in params}
-        kwargs.update(route_params(params, "compile"))
-        optimizer = kwargs["optimizer"]
-        opt_params = route_params(params, "optimizer")
-        if isinstance(optimizer, str):
-            optimizer = type(get_optimizer(optimizer))
-        if isinstance(optimizer, keras.optimizers.Optimizer):
-            # an instance is copied: one object must not serve several fits
-            optimizer = training.make_optimizer(optimizer, None, kwargs=opt_params)
-        else:
-            optimizer = unflatten_params(optimizer, opt_params)
-        kwargs["optimizer"] = optimizer
-        loss = kwargs.get("loss")
-        loss_params = route_params(params, "loss")
-        if isinstance(loss, str) and loss_params and "__" not in "".join(loss_params):
-            loss = training.make_loss(loss, loss_params)
-        else:
-            if isinstance(loss, str):
-                loss = keras.losses.get(loss)
-            elif isinstance(loss, (list, tuple, dict)):
-                loss = map_strings(loss, keras.losses.get)
-            loss = unflatten_params(loss, loss_params)
-        kwargs["loss"] = loss
-        metrics = map_strings(kwargs.get("metrics"), get_metric)
-        metrics = unflatten_params(metrics, route_params(params, "metrics"))
-        if metrics is not None and not isinstance(metrics, (list, dict)):
-            metrics = [metrics]
-        kwargs["metrics"] = metrics
-        return kwargs
+        return build_compile_kwargs(self.get_params(), self._compile_kwargs)
 
     def _build_keras_model(self):
         """Call the build function with what its signature asks for."""
@@ -436,33 +372,10 @@ class BaseWrapper(BaseEstimator):
                     "loss parameter or compile with compile_kwargs['loss'].")
 
     def _initialize_callbacks(self):
-        import keras
-
         params = self.get_params()
-
-        def build(destination):
-            if params.get(destination) is None:
-                return []
-            callbacks = unflatten_params(params[destination],
-                                         route_params(params, destination))
-            if isinstance(callbacks, dict):
-                callbacks = list(callbacks.values())
-            elif isinstance(callbacks, keras.callbacks.Callback):
-                callbacks = [callbacks]
-            flat = [c for cb in callbacks
-                    for c in (cb if isinstance(cb, list) else [cb])] if isinstance(
-                        callbacks, (list, tuple)) else None
-            if flat is None or not all(isinstance(c, keras.callbacks.Callback)
-                                       for c in flat):
-                raise TypeError(
-                    f"{destination} must be a keras.callbacks.Callback (instance "
-                    "or class), a list of them, or a dict of them; got "
-                    f"{params[destination]!r}.")
-            return flat
-
-        shared = build("callbacks")
-        self._fit_callbacks = shared + build("fit__callbacks")
-        self._predict_callbacks = shared + build("predict__callbacks")
+        shared = build_callbacks(params, "callbacks")
+        self._fit_callbacks = shared + build_callbacks(params, "fit__callbacks")
+        self._predict_callbacks = shared + build_callbacks(params, "predict__callbacks")
 
     def _initialize(self, X, y=None):
         configure_process()
