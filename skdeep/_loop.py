@@ -2,8 +2,9 @@
 
 ``keras.Model.fit`` runs Python between epochs: a new validation iterator,
 metric resets and callbacks cost ~20 ms per epoch on small data, several times
-scikit-learn's whole epoch. For skdeep's own networks (no user callbacks, dense
-X, TensorFlow backend) the fit runs instead as one traced ``tf.function``: the
+scikit-learn's whole epoch. For skdeep's own networks, and for a generic
+wrapper's network that skdeep compiled from Keras's own layers (no user
+callbacks or metrics, dense X), the fit runs instead as one traced function: the
 epochs, the per-epoch reshuffle (stateless, keyed by the fit's seed and the
 epoch), the mini-batch steps, the validation loss, early stopping with best
 weights, the plateau and decay schedules all happen in the graph, with the
@@ -12,7 +13,8 @@ semantics of Keras's ``EarlyStopping`` and ``ReduceLROnPlateau`` callbacks.
 Tracing such a function takes ~0.5 s, so traced loops are cached: a
 *trainer* is a private copy (a *template*) of a network, its optimizer and the
 traced loop. A fit of an identical network (same architecture, optimizer,
-loss; seeds, learning rate, batch size and data size may differ) checks a
+loss; seeds, learning rate, batch size and data size may differ; a user's
+network is named by its Keras config, :func:`network_key`) checks a
 trainer out, copies its fresh network's weights and optimizer state in, runs,
 and copies the result back out. The estimator's own network is never held by
 the cache, so it is freed as soon as the estimator is; the cache holds only
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["LoopSpec", "architecture_key", "cache_info", "clear_cache", "forward",
-           "train"]
+           "network_key", "train"]
 
 # Trainers kept per process, and their total size: templates of the networks
 # of a search are small; a large network is traced again rather than kept.
@@ -86,6 +88,60 @@ def architecture_key(estimator, meta, input_shape):
     }, sort_keys=True)
 
 
+def network_key(model, input_shape):
+    """A string naming a user's network by its Keras config, or None.
+
+    For the generic wrappers, whose build functions skdeep cannot read: the
+    network's own config, with seeds left out and layer names replaced by
+    their order of appearance (Keras numbers names per process), names it.
+    None unless it is a ``Sequential`` or functional network of Keras's own
+    layers with one input and one output.
+    """
+    import re
+
+    import keras
+
+    if type(model).__name__ not in ("Sequential", "Functional") or not (
+            type(model).__module__.startswith("keras")):
+        return None
+    try:
+        if len(model.inputs) != 1 or len(model.outputs) != 1:
+            return None
+        config = _without_seeds(model.get_config())
+        if not _only_keras_objects(config):
+            return None
+        text = json.dumps(config, sort_keys=True)
+    except (AttributeError, TypeError, ValueError, NotImplementedError):
+        return None
+    names = [model.name, *_names(config)]
+    canonical = {name: f"name{i}" for i, name in enumerate(dict.fromkeys(names))}
+    text = re.sub(r'"([^"\\]*)"', lambda m: json.dumps(canonical.get(m[1], m[1])),
+                  text)
+    return json.dumps({"network": text, "input": list(input_shape),
+                       "backend": keras.backend.backend(),
+                       "floatx": keras.config.floatx()}, sort_keys=True)
+
+
+def _names(obj):
+    """The ``"name"`` values of a config, in order of appearance."""
+    if isinstance(obj, dict):
+        if isinstance(obj.get("name"), str):
+            yield obj["name"]
+        for value in obj.values():
+            yield from _names(value)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            yield from _names(value)
+
+
+def _without_seeds(obj):
+    if isinstance(obj, dict):
+        return {k: _without_seeds(v) for k, v in obj.items() if k != "seed"}
+    if isinstance(obj, (list, tuple)):
+        return [_without_seeds(v) for v in obj]
+    return obj
+
+
 def _only_keras_objects(obj):
     """True if a serialized config names nothing but Keras's own classes.
 
@@ -124,8 +180,20 @@ def _optimizer_key(optimizer):
 
 
 def _loss_key(loss):
-    """Losses are given by name to the compiled loop (skdeep's defaults)."""
-    return json.dumps(loss) if isinstance(loss, str) else None
+    """A Keras loss by name, or one of Keras's own loss functions or objects
+    (with their config); None for anything else."""
+    if isinstance(loss, str):
+        return json.dumps(loss)
+    owner = type(loss) if hasattr(loss, "get_config") else loss
+    if not (getattr(owner, "__module__", None) or "").startswith("keras"):
+        return None
+    if hasattr(loss, "get_config"):
+        config = loss.get_config()
+        if not _only_keras_objects(config):
+            return None
+        return json.dumps({"class": type(loss).__qualname__, "config": config},
+                          sort_keys=True)
+    return json.dumps({"function": loss.__name__})
 
 
 # ------------------------------------------------------------- the loop

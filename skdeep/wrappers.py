@@ -14,6 +14,11 @@ is on purpose, listed in the README's "Coming from scikeras" table:
 - networks of any class pickle, by reference to their class;
 - ``loss=None`` on a classifier picks the cross-entropy for the target.
 
+A network that skdeep compiles (the build function returns it uncompiled)
+from Keras's own layers, with no metrics or callbacks, trains as one compiled
+call (``skdeep._loop``) with the history ``keras.Model.fit`` would give, and
+the fits of a search share one traced loop per network config.
+
 The ready-made estimators (``MLPClassifier``, ...) use ``skdeep.base``
 instead: skdeep's defaults and its compiled training loop.
 """
@@ -34,7 +39,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_array
 
-from . import _keras_fit, training
+from . import _keras_fit, _loop, training
 from ._docs import WRAPPER_DOC
 from ._encoders import (
     ClassifierLabelEncoder,
@@ -380,7 +385,7 @@ class BaseWrapper(BaseEstimator):
     def _initialize(self, X, y=None):
         configure_process()
         self._seed = self._random_seed()
-        for attr in ("history_", "model_", "_owns_compile"):
+        for attr in ("history_", "model_", "_owns_compile", "_network_key"):
             self.__dict__.pop(attr, None)
         X, y = self._validate_data(X, y, reset=True)
         self.target_encoder_ = self.target_encoder.fit(y)
@@ -495,17 +500,75 @@ class BaseWrapper(BaseEstimator):
         shuffle = args.pop("shuffle", True)
         epochs = args.pop("epochs")
         initial_epoch = args.pop("initial_epoch")
-        self._plan_execution(math.ceil(n_rows(X) / batch_size))
-        history = _keras_fit.fit(
-            self.model_, (X, y, sample_weight), validation,
-            epochs=initial_epoch + epochs, batch_size=min(batch_size, n_rows(X)),
-            seed=self._seed, epoch_offset=initial_epoch,
-            callbacks=self._fit_callbacks, verbose=verbose, shuffle=bool(shuffle),
-            extra={"initial_epoch": initial_epoch, **args})
+        batch_size = min(batch_size, n_rows(X))
+        history = None
+        if shuffle and not {k for k in args if k != "validation_batch_size"}:
+            history = self._fit_compiled(X, y, sample_weight, validation, epochs=epochs,
+                                         initial_epoch=initial_epoch,
+                                         batch_size=batch_size, verbose=verbose)
+        if history is None:
+            self._plan_execution(math.ceil(n_rows(X) / batch_size))
+            history = _keras_fit.fit(
+                self.model_, (X, y, sample_weight), validation,
+                epochs=initial_epoch + epochs, batch_size=batch_size,
+                seed=self._seed, epoch_offset=initial_epoch,
+                callbacks=self._fit_callbacks, verbose=verbose, shuffle=bool(shuffle),
+                extra={"initial_epoch": initial_epoch, **args})
         if not warm_start or "history_" not in self.__dict__ or initial_epoch == 0:
             self.history_ = defaultdict(list)
         for key, values in history.items():
             self.history_[metric_name(key)] += [float(v) for v in values]
+
+    def _fit_compiled(self, X, y, sw, validation, *, epochs, initial_epoch,
+                      batch_size, verbose):
+        """The fit as one compiled call (``skdeep._loop``), or None.
+
+        For networks skdeep compiled from Keras's own layers, loss and
+        optimizer, with no metrics and no callbacks: the history is the one
+        ``keras.Model.fit`` would give (same shuffles, same steps), without
+        its per-epoch Python, and networks of the same config share one
+        traced loop across the fits of a search.
+        """
+        params = self.get_params()
+        model = self.model_
+        plain = (isinstance(X, np.ndarray) and isinstance(y, np.ndarray)
+                 and (validation is None or isinstance(validation[0], np.ndarray)))
+        if (not plain or not self.__dict__.get("_owns_compile") or self._fit_callbacks
+                or params.get("metrics") is not None or params.get("run_eagerly")
+                or route_params(params, "compile") or route_params(params, "metrics")
+                or any(params.get(k) is not None for k in ("loss_weights",
+                                                           "weighted_metrics"))):
+            return None
+        key = _loop.network_key(model, X.shape[1:])
+        if key is None:
+            return None
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+
+        def weights(n, given):
+            return np.ones(n, np.float32) if given is None else given.astype(np.float32)
+
+        data = (X.astype(np.float32, copy=False), y, weights(len(X), sw))
+        val = None if validation is None else (
+            validation[0].astype(np.float32, copy=False), validation[1],
+            weights(len(validation[0]), validation[2]))
+        spec = _loop.LoopSpec(validation=val is not None, restore_best=False,
+                              schedule="constant", verbose=bool(verbose))
+        history = _loop.train(model, key, self._make_template, data, val, spec, {
+            "seed": self._seed, "epoch_offset": initial_epoch, "epochs": epochs,
+            "batch_size": batch_size, "patience": epochs + 1, "tol": 0.0,
+            "learning_rate": float(model.optimizer.learning_rate), "lr_decay": 1.0,
+            "schedule_epochs": epochs})
+        if history is not None:
+            self._network_key = key
+        return history
+
+    def _make_template(self):
+        """Another network like the fitted one (for ``skdeep._loop``'s cache)."""
+        import keras
+
+        with training.seeded_build(0):
+            return keras.models.clone_model(self.model_)
 
     def _plan_execution(self, steps):
         """Several batches per compiled call when skdeep compiled the network
@@ -539,6 +602,16 @@ class BaseWrapper(BaseEstimator):
         if args.get("batch_size") is None:
             args.pop("batch_size", None)
         args.setdefault("callbacks", self._predict_callbacks)
+        key = self.__dict__.get("_network_key")
+        if key is not None and not args["callbacks"] and (
+                set(args) <= {"batch_size", "verbose", "callbacks"}):
+            # a network trained by the compiled loop: the shared forward pass
+            # of its config, instead of tracing a predict function of its own
+            forward = _loop.forward(key, self._make_template)
+            chunk = args.get("batch_size") or 8192
+            parts = [np.asarray(forward(self.model_, _dense(X[i:i + chunk])))
+                     for i in range(0, n_rows(X), chunk)]
+            return np.concatenate(parts)
         if sp.issparse(X):
             X = np.asarray(X.toarray())
         return self.model_.predict(X, **args)
@@ -807,3 +880,8 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
         tags = super().__sklearn_tags__()
         tags.regressor_tags.poor_score = True
         return tags
+
+
+def _dense(part):
+    part = part.toarray() if sp.issparse(part) else part
+    return np.asarray(part, dtype=np.float32)

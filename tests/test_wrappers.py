@@ -274,3 +274,47 @@ def test_sparse_X_trains_and_predicts(table):
         loss="sparse_categorical_crossentropy", epochs=2, **QUIET).fit(sparse, y)
     np.testing.assert_allclose(clf.predict_proba(sparse),
                                clf.predict_proba(sparse.toarray()), rtol=1e-5)
+
+
+@pytest.mark.parametrize("validation_split", [0.0, 0.2])
+def test_compiled_loop_trains_exactly_as_keras_fit(table, validation_split):
+    # a network skdeep compiles (no metrics, no callbacks) trains in one
+    # compiled call; a callback sends the same fit through keras.Model.fit
+    X, y = table
+
+    def build(meta):
+        return keras.Sequential([keras.Input((6,)),
+                                 keras.layers.Dense(8, activation="relu"),
+                                 keras.layers.Dropout(0.2),
+                                 keras.layers.Dense(3, activation="softmax")])
+
+    common = dict(loss="sparse_categorical_crossentropy", optimizer="adam",
+                  epochs=4, batch_size=16, validation_split=validation_split, **QUIET)
+    looped = KerasClassifier(build, **common).fit(X, y)
+    fitted = KerasClassifier(build, callbacks=[keras.callbacks.Callback()],
+                             **common).fit(X, y)
+    assert looped._network_key is not None and "_network_key" not in vars(fitted)
+    assert set(looped.history_) == set(fitted.history_)
+    for key, values in fitted.history_.items():
+        np.testing.assert_allclose(looped.history_[key], values, rtol=1e-5)
+    np.testing.assert_allclose(looped.predict_proba(X), fitted.predict_proba(X),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(looped.predict(X), fitted.predict(X))
+
+
+def test_networks_that_differ_only_in_config_do_not_share_a_loop(table, monkeypatch):
+    # same shapes, other activation: a shared traced loop would train B as A
+    X, y = table
+
+    def build(meta, activation="relu"):
+        return keras.Sequential([keras.Input((6,)),
+                                 keras.layers.Dense(8, activation=activation),
+                                 keras.layers.Dense(3, activation="softmax")])
+
+    common = dict(loss="sparse_categorical_crossentropy", epochs=3, **QUIET)
+    KerasClassifier(build, **common).fit(X, y)  # A, cached
+    reused = KerasClassifier(build, model__activation="tanh", **common).fit(X, y)
+    monkeypatch.setenv("SKDEEP_REUSE_NETWORKS", "0")
+    fresh = KerasClassifier(build, model__activation="tanh", **common).fit(X, y)
+    np.testing.assert_array_equal(reused.predict_proba(X), fresh.predict_proba(X))
+    assert reused.history_["loss"] == fresh.history_["loss"]
