@@ -318,3 +318,22 @@ def test_networks_that_differ_only_in_config_do_not_share_a_loop(table, monkeypa
     fresh = KerasClassifier(build, model__activation="tanh", **common).fit(X, y)
     np.testing.assert_array_equal(reused.predict_proba(X), fresh.predict_proba(X))
     assert reused.history_["loss"] == fresh.history_["loss"]
+
+
+def test_callbacks_see_every_batch_and_metrics_are_reported(table):
+    X, y = table
+    batches = []
+
+    class Count(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            batches.append(batch)
+
+    clf = KerasClassifier(lambda meta: keras.Sequential([
+        keras.Input((6,)), keras.layers.Dense(3, activation="softmax")]),
+        loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+        callbacks=[Count()], epochs=2, batch_size=16, **QUIET).fit(X, y)
+    assert len(batches) == 2 * 10  # 160 rows in batches of 16, two epochs
+    assert len(clf.history_["accuracy"]) == 2
+    # without callbacks, metrics still come from keras.Model.fit
+    plain = clf.set_params(callbacks=None).fit(X, y)
+    assert len(plain.history_["accuracy"]) == 2 and "_network_key" not in vars(plain)
