@@ -16,7 +16,8 @@ is on purpose, listed in the README's "Coming from scikeras" table:
 
 A network that skdeep compiles (the build function returns it uncompiled)
 from Keras's own layers, with no metrics or callbacks, trains as one compiled
-call (``skdeep._loop``) with the history ``keras.Model.fit`` would give, and
+call (``skdeep._loop``), on TensorFlow with the history ``keras.Model.fit``
+would give, and
 the fits of a search share one traced loop per network config.
 
 The ready-made estimators (``MLPClassifier``, ...) use ``skdeep.base``
