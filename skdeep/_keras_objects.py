@@ -35,11 +35,38 @@ def restore_model(data, cls):
             io.BytesIO(data), custom_objects=custom, compile=True, safe_mode=False)
 
 
+def rebuilds_from_config(model):
+    """Whether Keras can rebuild ``model`` from its config.
+
+    Keras (3.15) records a subclassed model's constructor arguments with
+    their defaults, not the values passed (``Model.__new__`` drops them), so
+    a subclass whose ``__init__`` takes arguments and which does not define
+    ``get_config`` comes back from a copy or a pickle with the defaults.
+    """
+    cls = type(model)
+    if cls.__module__.startswith("keras"):
+        return True
+    if any("get_config" in vars(k) for k in cls.__mro__
+           if not k.__module__.startswith("keras")):
+        return True
+    params = inspect.signature(cls.__init__).parameters.values()
+    return not [p for p in params if p.name != "self"
+                and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
 def reduce_model(model):
     """``(restore, args)`` for a Keras model of any class, registered or not."""
     from keras.src.saving import saving_lib
 
     cls = type(model)
+    if not rebuilds_from_config(model):
+        raise TypeError(
+            f"{cls.__name__} cannot be pickled: Keras rebuilds a keras.Model "
+            "subclass from its config, and this class takes constructor "
+            "arguments but defines no get_config, so Keras would rebuild it "
+            "with the default arguments. Define get_config() returning them, "
+            f"e.g. def get_config(self): return {{**super().get_config(), "
+            "'n_classes': self.n_classes}.")
     if cls.__module__.startswith("keras"):
         ref = None
     else:

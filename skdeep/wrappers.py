@@ -59,6 +59,7 @@ from ._keras_objects import (
     loss_name,
     metric_name,
     n_rows,
+    rebuilds_from_config,
     take,
 )
 from ._process import configure_process
@@ -71,7 +72,7 @@ from ._routing import (
     route_params,
 )
 from .base import _check_no_missing_target
-from .exceptions import NotFittedError
+from .exceptions import NotFittedError, SkdeepWarning
 
 __all__ = ["BaseWrapper", "ClassifierLabelEncoder", "KerasClassifier",
            "KerasRegressor", "RegressorTargetEncoder"]
@@ -173,6 +174,14 @@ class BaseWrapper(BaseEstimator):
                 else:
                     routed[key] = params.pop(key)
             elif key not in own and "__" not in key:
+                if key not in self.__dict__.get("_routed", {}):
+                    name = type(self).__name__
+                    raise ValueError(
+                        f"Invalid parameter {key!r} for estimator {name}: it is "
+                        "neither a parameter nor a build-function argument given "
+                        f"to the constructor. Pass it there first ({name}(..., "
+                        f"{key}=...)) or route it (model__{key}=...). Valid "
+                        f"parameters: {sorted(self.get_params(deep=False))}.")
                 routed[key] = params.pop(key)
         self._routed = {**self.__dict__.get("_routed", {}), **routed}
         return super().set_params(**params) if params else self
@@ -297,7 +306,15 @@ class BaseWrapper(BaseEstimator):
         import keras
 
         if isinstance(model, keras.Model):
-            return lambda: copy_model(model)
+            if rebuilds_from_config(model):
+                return lambda: copy_model(model)
+            warnings.warn(
+                f"{type(model).__name__} takes constructor arguments but defines no "
+                "get_config, so Keras cannot copy it: the network you passed is "
+                "trained in place (as scikeras does). Define get_config() to keep "
+                "your object untouched and to pickle the fitted estimator.",
+                SkdeepWarning, stacklevel=5)
+            return lambda: model
         if not callable(model):
             raise TypeError(
                 f"{name}(model=...) must be a keras.Model, a callable returning "
