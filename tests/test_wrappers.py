@@ -337,3 +337,25 @@ def test_callbacks_see_every_batch_and_metrics_are_reported(table):
     # without callbacks, metrics still come from keras.Model.fit
     plain = clf.set_params(callbacks=None).fit(X, y)
     assert len(plain.history_["accuracy"]) == 2 and "_network_key" not in vars(plain)
+
+
+def test_a_subclass_keras_cannot_rebuild_is_used_as_is_and_refuses_to_pickle(table):
+    from skdeep.exceptions import SkdeepWarning
+
+    X, y = table
+
+    class Net(keras.Model):  # constructor argument, no get_config
+        def __init__(self, n_classes=2, **kwargs):
+            super().__init__(**kwargs)
+            self.out = keras.layers.Dense(n_classes, activation="softmax")
+
+        def call(self, x):
+            return self.out(x)
+
+    net = Net(n_classes=3)
+    with pytest.warns(SkdeepWarning, match="defines no get_config"):
+        clf = KerasClassifier(net, loss="sparse_categorical_crossentropy", epochs=1,
+                              **QUIET).fit(X, y)
+    assert clf.model_ is net and clf.predict_proba(X).shape == (len(X), 3)
+    with pytest.raises(TypeError, match=r"Define get_config\(\)"):
+        pickle.dumps(clf)
