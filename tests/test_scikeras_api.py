@@ -247,11 +247,6 @@ def test_grid_search_in_pipeline(wrappers):
     assert grid.predict(X_MC).shape == (N,)
 
 
-def test_cross_val_score(wrappers):
-    scores = cross_val_score(reg(wrappers), X_REG, Y_REG, cv=KFold(2))
-    assert scores.shape == (2,) and np.all(np.isfinite(scores))
-
-
 def test_clone_and_set_params(wrappers):
     est = clf(
         wrappers,
@@ -287,23 +282,6 @@ def test_pickle_fitted_estimator(wrappers):
     assert list(again.history_["loss"]) == list(est.history_["loss"])
     again.partial_fit(X_MC, Y_MC)  # still trainable after unpickling
     assert again.current_epoch == 3
-
-
-def test_sample_weight(wrappers):
-    """Meta-estimators notebook: fit(sample_weight=...); zero weights drop rows."""
-    sgd0 = dict(
-        optimizer="sgd",
-        optimizer__learning_rate=0.0,
-        model=seeded_clf,
-        batch_size=-1,
-        shuffle=False,
-    )
-    plain = clf(wrappers, **sgd0).fit(X_CLF, Y_BIN)
-    doubled = clf(wrappers, **sgd0).fit(X_CLF, Y_BIN, sample_weight=np.full(N, 2.0))
-    # a learning rate of 0 keeps the weights: weighted loss is exactly twice the loss
-    assert doubled.history_["loss"][0] == pytest.approx(
-        2 * plain.history_["loss"][0], rel=1e-4
-    )
 
 
 def test_bagging_meta_estimator(wrappers):
@@ -506,7 +484,7 @@ def test_shuffle_false(wrappers):
     assert not np.allclose(c.history_["loss"], d.history_["loss"], rtol=1e-6)
 
 
-@pytest.mark.parametrize("batch_size, batches", [(None, 3), (-1, 1), (8, 10), (32, 3)])
+@pytest.mark.parametrize("batch_size, batches", [(None, 3), (-1, 1), (8, 10)])
 def test_batch_size(wrappers, batch_size, batches):
     rec = Recorder()
     est = clf(wrappers, batch_size=batch_size, callbacks=[rec]).fit(X_MC, Y_MC)
@@ -555,32 +533,32 @@ def test_routed_fit_params(wrappers):
     assert rec.predict_batches == 2  # predict__batch_size=40
 
 
-def test_routed_fit_class_weight(wrappers):
-    """fit__class_weight reaches Model.fit; a zero learning rate keeps the weights so
-    the weighted loss is exactly the scaled unweighted loss."""
+def test_sample_weight_and_class_weight(wrappers):
+    """fit(sample_weight=...) (Meta Estimators notebook), the class_weight param and
+    routed fit__class_weight.  A learning rate of 0 keeps the seeded weights, so the
+    first epoch's loss is linear in the per-row weights: w(1, 2) + w(2, 1) = 3 * plain.
+    """
     common = dict(
-        model=seeded_clf, optimizer="sgd", optimizer__learning_rate=0.0, batch_size=-1
-    )
-    plain = clf(wrappers, **common).fit(X_CLF, Y_BIN)
-    weighted = clf(wrappers, fit__class_weight={0: 3.0, 1: 3.0}, **common).fit(
-        X_CLF, Y_BIN
-    )
-    assert weighted.history_["loss"][0] == pytest.approx(
-        3 * plain.history_["loss"][0], rel=1e-4
+        model=seeded_clf,
+        optimizer="sgd",
+        optimizer__learning_rate=0.0,
+        batch_size=-1,
+        shuffle=False,
     )
 
+    def loss(**kw):
+        fit_kw = {}
+        if "sample_weight" in kw:
+            fit_kw["sample_weight"] = kw.pop("sample_weight")
+        est = clf(wrappers, **common, **kw).fit(X_CLF, Y_BIN, **fit_kw)
+        return est.history_["loss"][0]
 
-def test_class_weight_param(wrappers):
-    common = dict(
-        model=seeded_clf, optimizer="sgd", optimizer__learning_rate=0.0, batch_size=-1
-    )
-    plain = clf(wrappers, **common).fit(X_CLF, Y_BIN)
-    weighted = clf(wrappers, class_weight={0: 3.0, 1: 3.0}, **common).fit(X_CLF, Y_BIN)
-    assert weighted.history_["loss"][0] == pytest.approx(
-        3 * plain.history_["loss"][0], rel=1e-4
-    )
-    balanced = clf(wrappers, class_weight="balanced", **common).fit(X_CLF, Y_BIN)
-    assert np.isfinite(balanced.history_["loss"][0])
+    plain = loss()
+    assert loss(sample_weight=np.full(N, 2.0)) == pytest.approx(2 * plain, rel=1e-4)
+    routed = loss(fit__class_weight={0: 1.0, 1: 2.0})
+    param = loss(class_weight={0: 2.0, 1: 1.0})
+    assert routed + param == pytest.approx(3 * plain, rel=1e-4)
+    assert routed != pytest.approx(param, rel=1e-3)
 
 
 def test_fit_and_predict_kwargs(wrappers):
@@ -861,7 +839,7 @@ def test_image_input_conv2d(wrappers):
     assert 0 <= est.score(X, y) <= 1
 
 
-@pytest.mark.parametrize("layer", ["GRU", "LSTM"])
+@pytest.mark.parametrize("layer", ["GRU"])  # LSTM works alike; one keeps it fast
 def test_sequence_input_rnn(wrappers, layer):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(60, 5, 3)).astype("float32")
@@ -882,11 +860,20 @@ def test_sequence_input_rnn(wrappers, layer):
 
 
 # ------------------------------------------------------ 8. optimizer names
-@pytest.mark.parametrize("name", ["SGD", "Adam", "adadelta", "ftrl", "RMSprop"])
-def test_optimizer_names_any_case(wrappers, name):
-    est = clf(wrappers, optimizer=name, optimizer__learning_rate=0.01).fit(X_MC, Y_MC)
-    assert type(est.model_.optimizer).__name__.lower() == name.lower()
-    assert float(est.model_.optimizer.learning_rate) == pytest.approx(0.01)
+def test_optimizer_names_any_case(wrappers):
+    def build(meta, compile_kwargs):
+        model = get_clf(meta)
+        model.compile(**compile_kwargs)
+        return model
+
+    for name in ["SGD", "Adam", "adadelta", "ftrl", "RMSprop"]:
+        est = clf(wrappers, model=build, optimizer=name, optimizer__learning_rate=0.01)
+        est.initialize(X_MC, Y_MC)  # compiled by build: no training needed
+        assert type(est.model_.optimizer).__name__.lower() == name.lower(), name
+        assert float(est.model_.optimizer.learning_rate) == pytest.approx(0.01)
+    # the wrapper's own compile path, while fitting
+    est = clf(wrappers, optimizer="Ftrl", optimizer__learning_rate=0.01).fit(X_MC, Y_MC)
+    assert isinstance(est.model_.optimizer, keras.optimizers.Ftrl)
 
 
 # ------------------------------------------- 9. multi-input / multi-output
@@ -935,9 +922,7 @@ def test_multi_input_feature_encoder(wrappers, func):
     assert est.predict_proba(X_MC).shape == (N, 3)
     if func is split_inputs:  # the dict variant slices the same way: save time
         scores = cross_val_score(est, X_MC, Y_MC, cv=KFold(2))
-        assert scores.shape == (2,)
-        grid = GridSearchCV(est, {"epochs": [1]}, cv=KFold(2)).fit(X_MC, Y_MC)
-        assert grid.best_estimator_.predict(X_MC[:10]).shape == (10,)
+        assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
 
 
 class MultiOutputTransformer(BaseEstimator, TransformerMixin):
@@ -1019,10 +1004,9 @@ def test_multi_output_target_encoder(wrappers, loss):
     assert set(np.unique(pred[:, 1])) <= {0, 1, 2}
     assert 0 <= est.score(X_MC, Y_MULTI) <= 1
     if isinstance(loss, list):  # the dict variant slices the same way: save time
-        scores = cross_val_score(est, X_MC, Y_MULTI, cv=KFold(2))
-        assert scores.shape == (2,)
-        grid = GridSearchCV(est, {"epochs": [1]}, cv=KFold(2)).fit(X_MC, Y_MULTI)
-        assert grid.predict(X_MC[:10]).shape == (10, 2)
+        grid = GridSearchCV(est, {"epochs": [1]}, cv=KFold(2), refit=False)
+        grid.fit(X_MC, Y_MULTI)  # slices y (n, 2) per fold and scores with scorer
+        assert 0 <= grid.cv_results_["mean_test_score"][0] <= 1
 
 
 def test_multi_output_wrong_output_count_raises(wrappers):
@@ -1053,7 +1037,6 @@ def test_keras_build_fn_method(wrappers):
     est.fit(X_MC, Y_MC)
     assert isinstance(est.model_.optimizer, keras.optimizers.Adam)
     assert est.predict(X_MC).shape == (N,)
-    assert cross_val_score(est, X_MC, Y_MC, cv=KFold(2)).shape == (2,)
 
 
 # --------------------------------------------------- 10. tutorial subclass
