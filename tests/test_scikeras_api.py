@@ -40,9 +40,10 @@ def wrappers(request):
 
 @pytest.fixture(autouse=True)
 def _reset_tf_op_determinism():
-    """scikeras's ``random_state`` handling can leave TensorFlow's op determinism
-    switched on (see ``test_random_state_leaves_global_state_alone``); then any
-    later unseeded shuffle raises.  Reset it so tests do not leak into each other."""
+    """scikeras's ``random_state`` handling leaves TensorFlow's op determinism
+    switched on after the first seeded build in a process (see
+    ``test_random_state_leaves_global_state_alone``); then any later unseeded
+    shuffle raises.  Reset it so tests do not leak into each other."""
     yield
     from tensorflow.python.framework import config
 
@@ -997,6 +998,7 @@ def test_multi_output_target_encoder(wrappers, loss):
     est.fit(X_MC, Y_MULTI)
     assert est.target_type_ == "multiclass-multioutput"
     assert est.n_outputs_expected_ == 2
+    assert len(est.model_.loss) == 2  # one loss per output reached compile
     assert len(est.model_.outputs) == 2
     pred = est.predict(X_MC)
     assert pred.shape == (N, 2)
@@ -1166,48 +1168,69 @@ def test_default_fit_is_one_epoch_without_validation(wrappers, capsys):
 
 
 # --------------------------------------------------- 12. edge cases / pickle
+class UnregisteredNet(keras.Model):
+    """A Model subclass not registered with keras.saving (no decorator)."""
+
+    def __init__(self, n_classes=2, **kwargs):
+        super().__init__(**kwargs)
+        self.n_classes = n_classes
+        self.hidden = keras.layers.Dense(4, activation="relu")
+        self.out = keras.layers.Dense(n_classes, activation="softmax")
+
+    def call(self, x):
+        return self.out(self.hidden(x))
+
+    def get_config(self):
+        return {**super().get_config(), "n_classes": self.n_classes}
+
+
+def build_unregistered(meta):
+    return UnregisteredNet(n_classes=meta["n_classes_"])
+
+
+def _fit_subclassed(wrappers, est):
+    try:
+        est.fit(X_MC, Y_MC)
+    except AttributeError as exc:
+        _xfail_scikeras(
+            wrappers,
+            "scikeras 0.13 reads model_.outputs before training, which an "
+            f"unbuilt Keras 3 Model subclass lacks: {exc!r}",
+        )
+        raise
+    return est
+
+
+def _assert_pickle_round_trip(est):
+    expected = est.predict_proba(X_MC)
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_allclose(
+        again.predict_proba(X_MC), expected, rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_array_equal(again.predict(X_MC), est.predict(X_MC))
+
+
 def test_pickle_unregistered_model_subclass(wrappers):
-    class TinyNet(keras.Model):  # defined here: not registered with Keras
+    est = _fit_subclassed(wrappers, clf(wrappers, model=build_unregistered, epochs=2))
+    assert isinstance(est.model_, UnregisteredNet)
+    _assert_pickle_round_trip(est)
+
+
+def test_pickle_model_subclass_defined_in_test(wrappers):
+    class TinyNet(keras.Model):  # defined here: pickle cannot even name the class
         def __init__(self, n_classes=2, **kwargs):
             super().__init__(**kwargs)
-            self.n_classes = n_classes
             self.hidden = keras.layers.Dense(4, activation="relu")
             self.out = keras.layers.Dense(n_classes, activation="softmax")
 
         def call(self, x):
             return self.out(self.hidden(x))
 
-        def get_config(self):
-            return {**super().get_config(), "n_classes": self.n_classes}
-
-    def build(meta):
-        return TinyNet(n_classes=meta["n_classes_"])
-
-    est = clf(wrappers, model=build, epochs=2)
-    try:
-        est.fit(X_MC, Y_MC)
-    except AttributeError as exc:
-        _xfail_scikeras(
-            wrappers,
-            "scikeras 0.13 reads model_.outputs before training, "
-            "which an unbuilt Keras 3 Model subclass lacks: "
-            f"{exc!r}",
-        )
-        raise
-    expected = est.predict_proba(X_MC)
-    try:
-        data = pickle.dumps(est)
-        again = pickle.loads(data)
-    except Exception as exc:
-        _xfail_scikeras(
-            wrappers,
-            "scikeras pickles the model through the .keras format, "
-            f"which cannot rebuild an unregistered Model subclass: {exc!r}",
-        )
-        raise
-    np.testing.assert_allclose(
-        again.predict_proba(X_MC), expected, rtol=1e-5, atol=1e-6
-    )
+    # a prebuilt instance as `model=`, so no test-local function is a parameter
+    est = clf(wrappers, model=TinyNet(n_classes=3), epochs=2)
+    est = _fit_subclassed(wrappers, est)
+    assert isinstance(est.model_, TinyNet)
+    _assert_pickle_round_trip(est)  # in the same process
 
 
 def test_random_state_leaves_global_state_alone(wrappers):
@@ -1225,9 +1248,10 @@ def test_random_state_leaves_global_state_alone(wrappers):
     if config.is_op_determinism_enabled():
         _xfail_scikeras(
             wrappers,
-            "scikeras's tensorflow_random_state leaves TF op "
-            "determinism enabled after building a model, so later unseeded "
-            "Keras shuffles raise 'Random ops require a seed'",
+            "scikeras's tensorflow_random_state sets TF_DETERMINISTIC_OPS=1 "
+            "before TensorFlow's context first reads it, so on the first seeded "
+            "build in a process op determinism is left enabled; later unseeded "
+            "Keras shuffles then raise 'Random ops require a seed'",
         )
     assert not config.is_op_determinism_enabled()
     assert os.environ.get("TF_DETERMINISTIC_OPS") is None
