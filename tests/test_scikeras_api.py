@@ -314,6 +314,33 @@ def test_autoencoder_style_regressor(wrappers):
     assert np.isfinite(est.score(X_REG, X_REG))
 
 
+def test_categorical_crossentropy_one_hot_encodes(wrappers):
+    """advanced.md: with loss="categorical_crossentropy" integer labels are one-hot
+    encoded for the network and decoded back by predict."""
+    est = clf(wrappers, loss="categorical_crossentropy").fit(X_MC, Y_MC)
+    assert est.predict(X_MC).shape == (N,)
+    assert set(np.unique(est.predict(X_MC))) <= {0, 1, 2}
+    assert est.predict_proba(X_MC).shape == (N, 3)
+
+
+def test_multilabel_indicator_target(wrappers):
+    def multilabel(meta):
+        return keras.Sequential(
+            [
+                keras.layers.Input(shape=(meta["n_features_in_"],)),
+                keras.layers.Dense(4, activation="relu"),
+                keras.layers.Dense(3, activation="sigmoid"),  # 3 labels
+            ]
+        )
+
+    y = np.column_stack([Y_BIN, 1 - Y_BIN, (Y_MC > 0).astype(int)])
+    est = clf(wrappers, model=multilabel, loss="binary_crossentropy").fit(X_MC, y)
+    assert est.target_type_ == "multilabel-indicator"
+    pred = est.predict(X_MC)
+    assert pred.shape == (N, 3) and set(np.unique(pred)) <= {0, 1}
+    assert 0 <= est.score(X_MC, y) <= 1
+
+
 # ------------------------------------------------------------------ 1. meta
 META_KEYS = [
     "X_dtype_",
@@ -472,7 +499,7 @@ def test_shuffle_false(wrappers):
     cannot depend on random_state; with shuffle=True it does."""
     common = dict(
         model=seeded_clf,
-        epochs=2,
+        epochs=1,
         batch_size=8,
         optimizer="sgd",
         optimizer__learning_rate=0.5,
