@@ -7,6 +7,9 @@ scikeras itself and once against skdeep; only the import differs.  Where scikera
 0.13 cannot do something under Keras 3 / scikit-learn 1.9 the scikeras run is
 marked ``xfail`` inside the test with the reason, so the difference is recorded.
 Assertions that only skdeep is held to are marked "skdeep-only".
+
+One implementation only: ``-k skdeep`` or ``-k "not skdeep"`` (scikeras); note that
+``-k scikeras`` selects every test, since the module's own name contains it.
 """
 
 import os
@@ -143,9 +146,8 @@ def reg(wrappers, **kw):
 class Recorder(keras.callbacks.Callback):
     """Counts what Keras calls back, so batch sizes and phases are observable."""
 
-    def __init__(self, tag=None):
+    def __init__(self):
         super().__init__()
-        self.tag = tag
         self.train_batches = 0
         self.test_batches = 0
         self.predict_batches = 0
