@@ -467,6 +467,30 @@ def test_partial_fit_accumulates_history(wrappers):
     )
 
 
+def test_partial_fit_with_classes(wrappers):
+    """partial_fit(classes=...) as scikit-learn's incremental classifiers take it."""
+    seen = Y_MC != 2
+    est = clf(wrappers).partial_fit(X_MC[seen], Y_MC[seen], classes=[0, 1, 2])
+    np.testing.assert_array_equal(est.classes_, [0, 1, 2])
+    assert est.predict_proba(X_MC).shape == (N, 3)
+    est.partial_fit(X_MC, Y_MC)
+    assert est.current_epoch == 2
+
+
+def test_not_fitted_and_bad_param(wrappers):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    est = clf(wrappers)
+    with pytest.raises(NotFittedError):
+        est.predict(X_MC)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(est)
+    with pytest.raises(ValueError):
+        est.set_params(not_a_param=1)
+    assert "KerasClassifier" in repr(est)
+
+
 def test_partial_fit_rejects_epochs(wrappers):
     est = clf(wrappers)
     with pytest.raises(TypeError):
