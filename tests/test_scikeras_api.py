@@ -687,6 +687,23 @@ def test_callback_dict(wrappers):
     assert rec.train_batches == 20
 
 
+def test_set_params_routed_callback_params(wrappers):
+    """callbacks__<arg> can be changed with set_params, as GridSearchCV does."""
+    est = clf(wrappers, callbacks=keras.callbacks.EarlyStopping, callbacks__patience=1)
+    assert est.get_params()["callbacks__patience"] == 1
+    try:
+        est.set_params(callbacks__patience=3)
+    except TypeError as exc:
+        _xfail_scikeras(
+            wrappers,
+            "scikeras's set_params does not treat callbacks__ as a routing prefix: "
+            f"scikit-learn calls EarlyStopping.set_params(patience=3): {exc}",
+        )
+        raise
+    assert est.get_params()["callbacks__patience"] == 3
+    assert clone(est).get_params()["callbacks__patience"] == 3
+
+
 def test_predict_callbacks(wrappers):
     both, pred_only, fit_only = Recorder(), Recorder(), Recorder()
     est = clf(
