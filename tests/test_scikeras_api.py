@@ -130,15 +130,13 @@ def seeded_clf(meta):
 
 
 def clf(wrappers, **kw):
-    params = dict(
-        model=get_clf, loss="sparse_categorical_crossentropy", verbose=0, random_state=0
-    )
+    params = dict(model=get_clf, loss="sparse_categorical_crossentropy", verbose=0)
     params.update(kw)
     return wrappers.KerasClassifier(**params)
 
 
 def reg(wrappers, **kw):
-    params = dict(model=get_reg, loss="mse", verbose=0, random_state=0)
+    params = dict(model=get_reg, loss="mse", verbose=0)
     params.update(kw)
     return wrappers.KerasRegressor(**params)
 
