@@ -1287,11 +1287,15 @@ def test_pickle_model_subclass_defined_in_test(wrappers):
     class TinyNet(keras.Model):  # defined here: pickle cannot even name the class
         def __init__(self, n_classes=2, **kwargs):
             super().__init__(**kwargs)
+            self.n_classes = n_classes
             self.hidden = keras.layers.Dense(4, activation="relu")
             self.out = keras.layers.Dense(n_classes, activation="softmax")
 
         def call(self, x):
             return self.out(self.hidden(x))
+
+        def get_config(self):  # Keras's automatic config records the defaults
+            return {**super().get_config(), "n_classes": self.n_classes}
 
     # a prebuilt instance as `model=`, so no test-local function is a parameter
     est = clf(wrappers, model=TinyNet(n_classes=3), epochs=2)
