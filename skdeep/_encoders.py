@@ -23,25 +23,9 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
+from ._keras_objects import float_dtype, is_one_hot_loss
+
 __all__ = ["ClassifierLabelEncoder", "ColumnGroups", "RegressorTargetEncoder"]
-
-
-def is_categorical_crossentropy(loss):
-    """Whether ``loss`` needs one-hot targets (not the sparse variant)."""
-    if isinstance(loss, type):
-        name = loss.__name__
-    elif isinstance(loss, str):
-        name = loss
-    else:
-        name = getattr(loss, "__name__", None) or type(loss).__name__
-    name = name.lower().replace("_", "")
-    return name in ("categoricalcrossentropy", "cce")
-
-
-def _float_dtype():
-    import keras
-
-    return np.dtype(keras.backend.floatx())
 
 
 class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
@@ -82,12 +66,12 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
     def fit(self, y):
         y = np.asarray(y)
         target_type = self._type_of_target(y)
-        dtype = _float_dtype()
+        dtype = float_dtype()
         self._y_shape = y.shape
         self._target_type = target_type
         if target_type in ("binary", "multiclass"):
             categories = self.categories
-            if target_type == "multiclass" and is_categorical_crossentropy(self.loss):
+            if target_type == "multiclass" and is_one_hot_loss(self.loss):
                 self._encoder = OneHotEncoder(sparse_output=False, dtype=dtype,
                                               categories=categories)
             else:
@@ -244,7 +228,7 @@ class ColumnGroups(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "n_inputs_")
-        dtype = _float_dtype()
+        dtype = float_dtype()
         if isinstance(X, pd.DataFrame):
             return {name: X[list(cols)].to_numpy(dtype=dtype)
                     for name, cols in self.groups.items()}

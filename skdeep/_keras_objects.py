@@ -122,9 +122,13 @@ def metric_name(key):
     except (ValueError, TypeError):
         return key
     if isinstance(fn, keras.metrics.Metric):
-        name = type(fn).__name__
-        return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+        return _snake_case(type(fn).__name__)
     return getattr(fn, "__name__", key)
+
+
+def _snake_case(name):
+    """``"MeanSquaredError"`` -> ``"mean_squared_error"`` (scikeras's names)."""
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
 def float_dtype():
@@ -191,11 +195,24 @@ def loss_name(loss):
     fn = keras.losses.get(loss) if isinstance(loss, str) else loss
     name = type(fn).__name__ if isinstance(fn, keras.losses.Loss) else getattr(
         fn, "__name__", str(fn))
-    name = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    name = _snake_case(name)
     return {"mse": "mean_squared_error", "mae": "mean_absolute_error"}.get(name, name)
 
 
+def is_one_hot_loss(loss):
+    """Whether ``loss`` is a categorical cross-entropy, which takes one-hot
+    targets (not the sparse variant): a name, a class, an instance or a function."""
+    if isinstance(loss, str):
+        name = loss
+    elif isinstance(loss, type):
+        name = loss.__name__
+    else:
+        name = getattr(loss, "__name__", None) or type(loss).__name__
+    return name.lower().replace("_", "") in ("categoricalcrossentropy", "cce")
+
+
 def from_logits(loss):
+    """Whether a Keras loss object was built with ``from_logits=True``."""
     try:
         return bool(loss.get_config().get("from_logits", False))
     except (AttributeError, NotImplementedError, TypeError):

@@ -12,30 +12,10 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import column_or_1d
 
 from ._compat import StrOptions
+from ._keras_objects import from_logits, is_one_hot_loss
 from .base import BaseKerasEstimator
 
 __all__ = ["BaseKerasClassifier"]
-
-
-def _loss_name(loss):
-    if isinstance(loss, str):
-        return loss.lower()
-    name = getattr(loss, "name", None) or getattr(loss, "__name__", None)
-    return str(name or type(loss).__name__).lower()
-
-
-def _is_one_hot_loss(loss):
-    name = _loss_name(loss).replace("_", "")
-    return "categoricalcrossentropy" in name and "sparse" not in name
-
-
-def _from_logits(loss):
-    if hasattr(loss, "get_config"):
-        try:
-            return bool(loss.get_config().get("from_logits", False))
-        except (NotImplementedError, TypeError):
-            return False
-    return False
 
 
 class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
@@ -198,7 +178,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
         loss = getattr(model, "loss", None)
         if self.target_type_ == "multilabel-indicator":
             return y_enc
-        if _is_one_hot_loss(loss):
+        if is_one_hot_loss(loss):
             return np.eye(len(self.classes_), dtype=np.float32)[y_enc]
         if self._output_units(model) == 1:
             return y_enc.astype(np.float32).reshape(-1, 1)
@@ -215,7 +195,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
             targets, column ``j`` is the probability of label ``j``.
         """
         raw = self._predict_raw(X)
-        logits = _from_logits(getattr(self.model_, "loss", None))
+        logits = from_logits(getattr(self.model_, "loss", None))
         if self.target_type_ == "multilabel-indicator" or raw.shape[1] == 1:
             p = 1.0 / (1.0 + np.exp(-raw)) if logits else raw
             p = np.clip(p, 0.0, 1.0)

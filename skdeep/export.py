@@ -116,9 +116,9 @@ def _keras_onnx(network, opset):
 
 
 def _from_logits(network):
-    from .classifier import _from_logits as loss_from_logits
+    from ._keras_objects import from_logits
 
-    return loss_from_logits(getattr(network.model_, "loss", None))
+    return from_logits(getattr(network.model_, "loss", None))
 
 
 def _labels_tensor(classes):
