@@ -490,7 +490,8 @@ class BaseWrapper(BaseEstimator):
         args.update(route_params(params, "fit"))
         args = {k: v for k, v in args.items() if not k.startswith("callbacks")}
         args.update(kwargs)
-        args["epochs"], args["initial_epoch"] = epochs, initial_epoch
+        for given in ("epochs", "initial_epoch"):  # resolved by fit / partial_fit
+            args.pop(given, None)
         n = n_rows(X)
         for key in ("batch_size", "validation_batch_size"):
             if args.get(key) == -1:
@@ -503,6 +504,12 @@ class BaseWrapper(BaseEstimator):
         split = args.pop("validation_split", 0.0) or 0.0
         if validation is None and split:  # the last rows, as keras.Model.fit
             at = int(n * (1.0 - split))
+            if not 0.0 < split < 1.0 or at in (0, n):
+                raise ValueError(
+                    f"validation_split={split!r} holds out {n - at} of the {n} "
+                    "rows, leaving no training or no validation rows. Use a "
+                    "fraction strictly between 0 and 1 that keeps at least one row "
+                    f"on each side (e.g. validation_split=0.2), or 0.0 for none.")
             train, held = np.arange(at), np.arange(at, n)
             validation = (take(X, held), take(y, held),
                           None if sample_weight is None else sample_weight[held])
@@ -510,22 +517,18 @@ class BaseWrapper(BaseEstimator):
             sample_weight = None if sample_weight is None else sample_weight[train]
         elif validation is not None:
             validation = tuple(validation) + (None,) * (3 - len(validation))
-        if validation is not None:
-            args.setdefault("validation_batch_size",
-                            args.get("validation_batch_size") or batch_size)
         args.pop("sample_weight", None)
         verbose = args.pop("verbose", self.verbose)
         shuffle = args.pop("shuffle", True)
-        epochs = args.pop("epochs")
-        initial_epoch = args.pop("initial_epoch")
         batch_size = min(batch_size, n_rows(X))
         history = None
         if shuffle and not {k for k in args if k != "validation_batch_size"}:
-            history = self._fit_compiled(X, y, sample_weight, validation, epochs=epochs,
+            history = self._fit_compiled(X, y, sample_weight, validation, params,
+                                         epochs=epochs,
                                          initial_epoch=initial_epoch,
                                          batch_size=batch_size, verbose=verbose)
         if history is None:
-            self._plan_execution(math.ceil(n_rows(X) / batch_size))
+            self._plan_execution(math.ceil(n_rows(X) / batch_size), params)
             history = _keras_fit.fit(
                 self.model_, (X, y, sample_weight), validation,
                 epochs=initial_epoch + epochs, batch_size=batch_size,
@@ -537,7 +540,7 @@ class BaseWrapper(BaseEstimator):
         for key, values in history.items():
             self.history_[metric_name(key)] += [float(v) for v in values]
 
-    def _fit_compiled(self, X, y, sw, validation, *, epochs, initial_epoch,
+    def _fit_compiled(self, X, y, sw, validation, params, *, epochs, initial_epoch,
                       batch_size, verbose):
         """The fit as one compiled call (``skdeep._loop``), or None.
 
@@ -547,7 +550,6 @@ class BaseWrapper(BaseEstimator):
         its per-epoch Python, and networks of the same config share one
         traced loop across the fits of a search.
         """
-        params = self.get_params()
         model = self.model_
         plain = (isinstance(X, np.ndarray) and isinstance(y, np.ndarray)
                  and (validation is None or isinstance(validation[0], np.ndarray)))
@@ -588,13 +590,13 @@ class BaseWrapper(BaseEstimator):
         with training.seeded_build(0):
             return keras.models.clone_model(self.model_)
 
-    def _plan_execution(self, steps):
+    def _plan_execution(self, steps, params):
         """Several batches per compiled call when skdeep compiled the network
         and no callback needs to see every batch (Keras's per-call overhead
         dominates small networks); the user's own compile is left alone."""
         model = self.model_
         if (not self.__dict__.get("_owns_compile") or self._fit_callbacks
-                or "steps_per_execution" in route_params(self.get_params(), "compile")):
+                or "steps_per_execution" in route_params(params, "compile")):
             return
         planned = _keras_fit.plan_execution(steps)
         if model.steps_per_execution != planned:

@@ -359,3 +359,14 @@ def test_a_subclass_keras_cannot_rebuild_is_used_as_is_and_refuses_to_pickle(tab
     assert clf.model_ is net and clf.predict_proba(X).shape == (len(X), 3)
     with pytest.raises(TypeError, match=r"Define get_config\(\)"):
         pickle.dumps(clf)
+
+
+@pytest.mark.parametrize("split", [1.0, 1.5, -0.2, 0.999])
+def test_a_validation_split_that_leaves_no_rows_says_so(table, split):
+    X, y = table
+    clf = KerasClassifier(lambda meta: keras.Sequential([
+        keras.Input((6,)), keras.layers.Dense(3, activation="softmax")]),
+        loss="sparse_categorical_crossentropy", validation_split=split, **QUIET)
+    with pytest.raises(ValueError, match=r"leaving no training or no validation "
+                       r"rows.*validation_split=0\.2"):
+        clf.fit(X, y)
