@@ -333,10 +333,11 @@ def test_callbacks_see_every_batch_and_metrics_are_reported(table):
         loss="sparse_categorical_crossentropy", metrics=["accuracy"],
         callbacks=[Count()], epochs=2, batch_size=16, **QUIET).fit(X, y)
     assert len(batches) == 2 * 10  # 160 rows in batches of 16, two epochs
-    assert len(clf.history_["accuracy"]) == 2
+    assert len(clf.history_["accuracy"]) == 2 and clf.model_.steps_per_execution == 1
     # without callbacks, metrics still come from keras.Model.fit
     plain = clf.set_params(callbacks=None).fit(X, y)
     assert len(plain.history_["accuracy"]) == 2 and "_network_key" not in vars(plain)
+    assert plain.model_.steps_per_execution > 1  # several batches per Keras call
 
 
 def test_a_subclass_keras_cannot_rebuild_is_used_as_is_and_refuses_to_pickle(table):
