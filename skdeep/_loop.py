@@ -56,6 +56,18 @@ def _reuse_enabled():
         "the reuse of compiled training loops off, 1 (the default) to keep it on.")
 
 
+def _inline_enabled():
+    value = os.environ.get("SKDEEP_EXECUTOR", "inline").strip().lower()
+    if value in ("inline", ""):
+        return True
+    if value == "default":
+        return False
+    raise ValueError(
+        f"SKDEEP_EXECUTOR={value!r} is not understood: use 'inline' (the "
+        "default) to run compiled loops in the calling thread, or 'default' for "
+        "TensorFlow's default (inter-op thread pool) executor.")
+
+
 # ----------------------------------------------------------------- keys
 def _plain(value):
     if isinstance(value, (list, tuple)):
@@ -227,6 +239,40 @@ def _nbytes(variables):
     return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)
 
 
+_BRANCHES = frozenset({"If", "StatelessIf", "Case", "StatelessCase", "Switch", "Merge"})
+
+
+def _branch_free(function):
+    """True if a traced function (and every function it calls) has no
+    conditional ops, which the single-threaded executor cannot run (it waits
+    forever on the branch not taken)."""
+    with _single_threaded():  # traced as it will run: see _single_threaded
+        graph = function.get_concrete_function().graph
+    ops = {op.type for op in graph.get_operations()}
+    for inner in getattr(graph, "_functions", {}).values():
+        ops.update(node.op for node in inner.cached_definition.node_def)
+    return not ops & _BRANCHES
+
+
+def _single_threaded(enabled=True):
+    """Run the traced loop's ops inline, one after another.
+
+    TensorFlow's default executor hands each op of a graph to its inter-op
+    thread pool; on small networks the hand-offs cost more than the ops
+    (a whole epoch ran ~1.7x slower). The single-threaded executor runs them
+    in the calling thread; each op still uses the intra-op pool for its own
+    work. The setting is TensorFlow's thread-local call option, for this call
+    only: the process's thread pools and other functions are untouched.
+    """
+    import contextlib
+
+    import tensorflow as tf
+
+    if not (enabled and _inline_enabled()):
+        return contextlib.nullcontext()
+    return tf.experimental.function_executor_type("SINGLE_THREADED_EXECUTOR")
+
+
 class _TFTrainer:
     """A template network, its optimizer and the traced whole-fit loop."""
 
@@ -256,6 +302,7 @@ class _TFTrainer:
         self._apply = plain(self.optimizer.apply)
         self._fn = tf.function(self._run, input_signature=[
             x, y, w, x, y, w, i64, i64, i32, i32, i32, f32, f32, f32, i32])
+        self._inline = None  # known once traced: see _single_threaded
 
     # -- graph pieces
     def _batch_loss(self, xb, yb, wb, training):
@@ -314,7 +361,7 @@ class _TFTrainer:
         plateau_best, plateau_wait = inf, tf.constant(0)
         plateau_patience = tf.maximum(1, patience // 2)
         epoch = tf.constant(0)
-        while epoch < epochs and not stop:
+        while tf.logical_and(epoch < epochs, tf.logical_not(stop)):
             perm = tf.random.experimental.stateless_shuffle(
                 tf.range(n), seed=tf.stack([seed, epoch_offset + tf.cast(epoch,
                                                                          tf.int64)]))
@@ -339,26 +386,24 @@ class _TFTrainer:
             if spec.verbose:
                 tf.print("Epoch", epoch + 1, "- loss:", train_loss,
                          *(("- val_loss:", current) if spec.validation else ()))
-            # EarlyStopping: wait counts epochs without an improvement of tol
-            wait += 1
-            if epoch == 0 or current - tol < best:
-                best = current
-                wait = 0
-                if spec.restore_best:
-                    for saved, weight in zip(self._best, model.weights, strict=True):
-                        saved.assign(weight)
-            elif wait >= patience:
-                stop = tf.constant(True)
+            # EarlyStopping: wait counts epochs without an improvement of tol.
+            # Written without tf.cond, which the single-threaded executor
+            # cannot run (see _single_threaded).
+            improved = tf.logical_or(epoch == 0, current - tol < best)
+            best = tf.where(improved, current, best)
+            wait = tf.where(improved, 0, wait + 1)
+            stop = tf.logical_and(tf.logical_not(improved), wait >= patience)
+            if spec.restore_best:
+                for saved, weight in zip(self._best, model.weights, strict=True):
+                    saved.assign(tf.where(improved, weight, saved))
             # ReduceLROnPlateau (cooldown 0, min_lr 0), after early stopping
             if spec.schedule == "plateau":
-                if current < plateau_best - tol:
-                    plateau_best = current
-                    plateau_wait = 0
-                else:
-                    plateau_wait += 1
-                    if plateau_wait >= plateau_patience:
-                        self._lr.assign(self._lr * decay)
-                        plateau_wait = 0
+                better = current < plateau_best - tol
+                plateau_best = tf.where(better, current, plateau_best)
+                plateau_wait = tf.where(better, 0, plateau_wait + 1)
+                reduce = plateau_wait >= plateau_patience
+                self._lr.assign(tf.where(reduce, self._lr * decay, self._lr))
+                plateau_wait = tf.where(reduce, 0, plateau_wait)
             epoch += 1
         if spec.restore_best:
             for weight, saved in zip(model.weights, self._best, strict=True):
@@ -373,12 +418,15 @@ class _TFTrainer:
         X, y, sw = data
         Xv, yv, swv = validation if validation is not None else (
             X[:0], y[:0], sw[:0])
-        losses, val_losses = self._fn(
-            X, y, sw, Xv, yv, swv, np.int64(args["seed"]),
-            np.int64(args["epoch_offset"]), np.int32(args["epochs"]),
-            np.int32(args["batch_size"]), np.int32(args["patience"]),
-            np.float32(args["tol"]), np.float32(args["learning_rate"]),
-            np.float32(args["lr_decay"]), np.int32(args["schedule_epochs"]))
+        if self._inline is None:
+            self._inline = _branch_free(self._fn)
+        with _single_threaded(self._inline):
+            losses, val_losses = self._fn(
+                X, y, sw, Xv, yv, swv, np.int64(args["seed"]),
+                np.int64(args["epoch_offset"]), np.int32(args["epochs"]),
+                np.int32(args["batch_size"]), np.int32(args["patience"]),
+                np.float32(args["tol"]), np.float32(args["learning_rate"]),
+                np.float32(args["lr_decay"]), np.int32(args["schedule_epochs"]))
         _assign(model.variables, self.model.variables)
         _assign(model.optimizer.variables, self.optimizer.variables)
         history = {"loss": [float(v) for v in losses.numpy()]}
@@ -405,11 +453,15 @@ class _Forward:
 
         self._fn = tf.function(call, input_signature=[
             [specs[i] for i in self._trainable], [specs[i] for i in self._other], x])
+        self._inline = None
 
     def __call__(self, model, X):
+        if self._inline is None:
+            self._inline = _branch_free(self._fn)
         values = [v.value for v in model.variables]
-        return self._fn([values[i] for i in self._trainable],
-                        [values[i] for i in self._other], X)
+        with _single_threaded(self._inline):
+            return self._fn([values[i] for i in self._trainable],
+                            [values[i] for i in self._other], X)
 
 
 class _Cache:

@@ -223,3 +223,33 @@ def test_reuse_off_keeps_nothing(monkeypatch, blobs):
     monkeypatch.setenv("SKDEEP_REUSE_NETWORKS", "maybe")
     with pytest.raises(ValueError, match="SKDEEP_REUSE_NETWORKS='maybe' is not"):
         MLPClassifier(**FAST, random_state=0).fit(X, y)
+
+
+def test_a_fit_leaves_tensorflows_executor_and_thread_pools_alone(blobs):
+    # the compiled loop runs on the single-threaded executor, a thread-local
+    # call option set for the call only
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+
+    X, y = blobs
+    before = (context.context().function_call_options.executor_type,
+              tf.config.threading.get_inter_op_parallelism_threads(),
+              tf.config.threading.get_intra_op_parallelism_threads())
+    MLPClassifier(**FAST, random_state=0).fit(X, y).predict_proba(X)
+    assert (context.context().function_call_options.executor_type,
+            tf.config.threading.get_inter_op_parallelism_threads(),
+            tf.config.threading.get_intra_op_parallelism_threads()) == before
+
+
+def test_the_inline_executor_can_be_turned_off_and_fits_stay_close(monkeypatch, blobs):
+    X, y = blobs
+    inline = MLPClassifier(**FAST, random_state=0).fit(X, y)
+    monkeypatch.setenv("SKDEEP_EXECUTOR", "default")
+    skdeep.clear_cache()
+    default = MLPClassifier(**FAST, random_state=0).fit(X, y)
+    np.testing.assert_allclose(default.history_["loss"], inline.history_["loss"],
+                               rtol=1e-5)
+    monkeypatch.setenv("SKDEEP_EXECUTOR", "threads")
+    skdeep.clear_cache()
+    with pytest.raises(ValueError, match="SKDEEP_EXECUTOR='threads' is not"):
+        MLPClassifier(**FAST, random_state=0).fit(X, y)

@@ -371,3 +371,33 @@ def test_a_validation_split_that_leaves_no_rows_says_so(table, split):
     with pytest.raises(ValueError, match=r"leaving no training or no validation "
                        r"rows.*validation_split=0\.2"):
         clf.fit(X, y)
+
+
+def test_an_optimizer_with_branches_trains_in_the_compiled_loop_as_keras_fit(table):
+    # gradient accumulation puts a conditional in the traced loop, which the
+    # single-threaded executor cannot run: the loop falls back to TensorFlow's
+    # default executor instead of waiting forever
+    import threading
+
+    X, y = table
+
+    def build(meta):
+        return keras.Sequential([keras.Input((6,)),
+                                 keras.layers.Dense(3, activation="softmax")])
+
+    common = dict(loss="sparse_categorical_crossentropy",
+                  optimizer=keras.optimizers.Adam,
+                  optimizer__gradient_accumulation_steps=2, epochs=3, batch_size=16,
+                  **QUIET)
+    fitted = {}
+    worker = threading.Thread(target=lambda: fitted.setdefault(
+        "looped", KerasClassifier(build, **common).fit(X, y)), daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert "looped" in fitted, "the compiled loop did not finish"
+    looped = fitted["looped"]
+    reference = KerasClassifier(build, callbacks=[keras.callbacks.Callback()],
+                                **common).fit(X, y)
+    assert looped._network_key is not None and "_network_key" not in vars(reference)
+    np.testing.assert_allclose(looped.history_["loss"], reference.history_["loss"],
+                               rtol=1e-5)
