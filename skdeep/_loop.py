@@ -242,11 +242,24 @@ def _nbytes(variables):
 _BRANCHES = frozenset({"If", "StatelessIf", "Case", "StatelessCase", "Switch", "Merge"})
 
 
-def _branch_free(function):
-    """True if a traced function (and every function it calls) has no
-    conditional ops, which the single-threaded executor cannot run (it waits
-    forever on the branch not taken)."""
-    with _single_threaded():  # traced as it will run: see _single_threaded
+def _runs_inline(function):
+    """Trace ``function`` and say whether it runs on the single-threaded
+    executor (see :func:`_single_threaded`).
+
+    Not when turned off (``SKDEEP_EXECUTOR=default``), not when the process
+    sees an accelerator (that executor runs no graph split across devices),
+    and not when the traced function, or any function it calls, has a
+    conditional op: that executor waits forever on the branch not taken.
+    The function is traced under the option it will run with, so that its
+    ``while`` loops stay functional ops, which the executor runs.
+    """
+    import tensorflow as tf
+
+    if not _inline_enabled() or any(
+            device.device_type != "CPU" for device in tf.config.list_logical_devices()):
+        function.get_concrete_function()
+        return False
+    with _single_threaded(True):
         graph = function.get_concrete_function().graph
     ops = {op.type for op in graph.get_operations()}
     for inner in getattr(graph, "_functions", {}).values():
@@ -254,12 +267,12 @@ def _branch_free(function):
     return not ops & _BRANCHES
 
 
-def _single_threaded(enabled=True):
-    """Run the traced loop's ops inline, one after another.
+def _single_threaded(enabled):
+    """Run a traced function's ops inline, one after another, if ``enabled``.
 
     TensorFlow's default executor hands each op of a graph to its inter-op
     thread pool; on small networks the hand-offs cost more than the ops
-    (a whole epoch ran ~1.7x slower). The single-threaded executor runs them
+    (a whole epoch ran ~1.8x slower). The single-threaded executor runs them
     in the calling thread; each op still uses the intra-op pool for its own
     work. The setting is TensorFlow's thread-local call option, for this call
     only: the process's thread pools and other functions are untouched.
@@ -268,7 +281,7 @@ def _single_threaded(enabled=True):
 
     import tensorflow as tf
 
-    if not (enabled and _inline_enabled()):
+    if not enabled:
         return contextlib.nullcontext()
     return tf.experimental.function_executor_type("SINGLE_THREADED_EXECUTOR")
 
@@ -302,7 +315,7 @@ class _TFTrainer:
         self._apply = plain(self.optimizer.apply)
         self._fn = tf.function(self._run, input_signature=[
             x, y, w, x, y, w, i64, i64, i32, i32, i32, f32, f32, f32, i32])
-        self._inline = None  # known once traced: see _single_threaded
+        self._inline = None  # known once traced: see _runs_inline
 
     # -- graph pieces
     def _batch_loss(self, xb, yb, wb, training):
@@ -388,7 +401,7 @@ class _TFTrainer:
                          *(("- val_loss:", current) if spec.validation else ()))
             # EarlyStopping: wait counts epochs without an improvement of tol.
             # Written without tf.cond, which the single-threaded executor
-            # cannot run (see _single_threaded).
+            # cannot run (see _runs_inline).
             improved = tf.logical_or(epoch == 0, current - tol < best)
             best = tf.where(improved, current, best)
             wait = tf.where(improved, 0, wait + 1)
@@ -419,7 +432,7 @@ class _TFTrainer:
         Xv, yv, swv = validation if validation is not None else (
             X[:0], y[:0], sw[:0])
         if self._inline is None:
-            self._inline = _branch_free(self._fn)
+            self._inline = _runs_inline(self._fn)
         with _single_threaded(self._inline):
             losses, val_losses = self._fn(
                 X, y, sw, Xv, yv, swv, np.int64(args["seed"]),
@@ -457,7 +470,7 @@ class _Forward:
 
     def __call__(self, model, X):
         if self._inline is None:
-            self._inline = _branch_free(self._fn)
+            self._inline = _runs_inline(self._fn)
         values = [v.value for v in model.variables]
         with _single_threaded(self._inline):
             return self._fn([values[i] for i in self._trainable],
