@@ -25,7 +25,6 @@ architecture, fed with the estimator's own weights, instead of tracing a new
 predict function for every fitted network.
 """
 
-import contextlib
 import json
 import math
 import os
@@ -275,36 +274,16 @@ def _single_threaded(enabled):
     thread pool; on small networks the hand-offs cost more than the ops
     (a whole epoch ran ~1.8x slower). The single-threaded executor runs them
     in the calling thread; each op still uses the intra-op pool for its own
-    work. Grappler, TensorFlow's graph optimizer, is skipped for these
-    functions too: on the CPU it saved nothing per epoch (MLP, CNN, GRU and
-    LSTM measured) and cost ~70 ms at each new architecture's first call.
-    Both are TensorFlow's thread-local call options, set for this call only:
-    the process's thread pools, executor and other functions are untouched.
+    work. The setting is TensorFlow's thread-local call option, for this call
+    only: the process's thread pools and other functions are untouched.
     """
-    if not enabled:
-        return contextlib.nullcontext()
-    return _inline_call_options()
+    import contextlib
 
-
-@contextlib.contextmanager
-def _inline_call_options():
     import tensorflow as tf
 
-    with tf.experimental.function_executor_type("SINGLE_THREADED_EXECUTOR"):
-        # restored with the executor type when the block exits
-        try:
-            from tensorflow.core.protobuf import config_pb2
-            from tensorflow.python.eager import context
-
-            options = context.context().function_call_options
-            config = config_pb2.ConfigProto.FromString(
-                options.config_proto_serialized)
-        except (ImportError, AttributeError, TypeError):  # TensorFlow moved it
-            yield
-            return
-        config.graph_options.rewrite_options.disable_meta_optimizer = True
-        options.config_proto_serialized = config
-        yield
+    if not enabled:
+        return contextlib.nullcontext()
+    return tf.experimental.function_executor_type("SINGLE_THREADED_EXECUTOR")
 
 
 class _TFTrainer:

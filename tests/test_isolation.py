@@ -226,22 +226,19 @@ def test_reuse_off_keeps_nothing(monkeypatch, blobs):
 
 
 def test_a_fit_leaves_tensorflows_executor_and_thread_pools_alone(blobs):
-    # the compiled loop runs on the single-threaded executor without grappler,
-    # thread-local call options set for the call only
+    # the compiled loop runs on the single-threaded executor, a thread-local
+    # call option set for the call only
     import tensorflow as tf
     from tensorflow.python.eager import context
 
     X, y = blobs
-    def settings():
-        options = context.context().function_call_options
-        return (options.executor_type, options.config_proto_serialized,
-                tf.config.threading.get_inter_op_parallelism_threads(),
-                tf.config.threading.get_intra_op_parallelism_threads(),
-                tf.config.optimizer.get_experimental_options())
-
-    before = settings()
+    before = (context.context().function_call_options.executor_type,
+              tf.config.threading.get_inter_op_parallelism_threads(),
+              tf.config.threading.get_intra_op_parallelism_threads())
     MLPClassifier(**FAST, random_state=0).fit(X, y).predict_proba(X)
-    assert settings() == before
+    assert (context.context().function_call_options.executor_type,
+            tf.config.threading.get_inter_op_parallelism_threads(),
+            tf.config.threading.get_intra_op_parallelism_threads()) == before
 
 
 def test_the_inline_executor_can_be_turned_off_and_fits_stay_close(monkeypatch, blobs):
