@@ -232,13 +232,16 @@ def test_a_fit_leaves_tensorflows_executor_and_thread_pools_alone(blobs):
     from tensorflow.python.eager import context
 
     X, y = blobs
-    before = (context.context().function_call_options.executor_type,
-              tf.config.threading.get_inter_op_parallelism_threads(),
-              tf.config.threading.get_intra_op_parallelism_threads())
+    def settings():
+        options = context.context().function_call_options
+        return (options.executor_type, options.config_proto_serialized,
+                tf.config.threading.get_inter_op_parallelism_threads(),
+                tf.config.threading.get_intra_op_parallelism_threads(),
+                tf.config.optimizer.get_experimental_options())
+
+    before = settings()
     MLPClassifier(**FAST, random_state=0).fit(X, y).predict_proba(X)
-    assert (context.context().function_call_options.executor_type,
-            tf.config.threading.get_inter_op_parallelism_threads(),
-            tf.config.threading.get_intra_op_parallelism_threads()) == before
+    assert settings() == before
 
 
 def test_the_inline_executor_can_be_turned_off_and_fits_stay_close(monkeypatch, blobs):
