@@ -251,19 +251,23 @@ def _runs_inline(function):
     and not when the traced function, or any function it calls, has a
     conditional op: that executor waits forever on the branch not taken.
     The function is traced under the option it will run with, so that its
-    ``while`` loops stay functional ops, which the executor runs.
+    ``while`` loops stay functional ops, which the executor runs. The
+    environment variable is read here, when a loop or forward pass is first
+    traced: after changing it, :func:`clear_cache` applies it to cached ones.
     """
     import tensorflow as tf
 
     if not _inline_enabled() or any(
             device.device_type != "CPU" for device in tf.config.list_logical_devices()):
-        function.get_concrete_function()
         return False
     with _single_threaded(True):
         graph = function.get_concrete_function().graph
     ops = {op.type for op in graph.get_operations()}
-    for inner in getattr(graph, "_functions", {}).values():
-        ops.update(node.op for node in inner.cached_definition.node_def)
+    try:  # the functions the graph calls (while bodies, branches), nested too
+        for inner in graph._functions.values():
+            ops.update(node.op for node in inner.cached_definition.node_def)
+    except AttributeError:  # TensorFlow moved them: cannot tell, so do not risk it
+        return False
     return not ops & _BRANCHES
 
 

@@ -232,6 +232,7 @@ def test_a_fit_leaves_tensorflows_executor_and_thread_pools_alone(blobs):
     from tensorflow.python.eager import context
 
     X, y = blobs
+
     def settings():
         options = context.context().function_call_options
         return (options.executor_type, options.config_proto_serialized,
@@ -244,12 +245,27 @@ def test_a_fit_leaves_tensorflows_executor_and_thread_pools_alone(blobs):
     assert settings() == before
 
 
+def _executors_used():
+    # which executor the cached loops run on: from outside, the two differ
+    # only in the last bits of a fit, so the cache is asked
+    from skdeep import _loop
+
+    trainers = [t for free in _loop._CACHE._trainers.values() for t in free]
+    forwards = list(_loop._CACHE._forwards.values())
+    return {item._inline for item in trainers + forwards}
+
+
 def test_the_inline_executor_can_be_turned_off_and_fits_stay_close(monkeypatch, blobs):
     X, y = blobs
+    skdeep.clear_cache()
     inline = MLPClassifier(**FAST, random_state=0).fit(X, y)
+    inline.predict_proba(X)
+    assert _executors_used() == {True}
     monkeypatch.setenv("SKDEEP_EXECUTOR", "default")
     skdeep.clear_cache()
     default = MLPClassifier(**FAST, random_state=0).fit(X, y)
+    default.predict_proba(X)
+    assert _executors_used() == {False}
     np.testing.assert_allclose(default.history_["loss"], inline.history_["loss"],
                                rtol=1e-5)
     monkeypatch.setenv("SKDEEP_EXECUTOR", "threads")
