@@ -1,0 +1,82 @@
+"""Models saved by skdeep 0.1.0 (before the package was reorganised) still load
+and predict what they predicted when saved.
+
+The files in ``tests/fixtures/legacy_0_1_0`` were written by
+``tests/fixtures/make_legacy_models.py`` with the 0.1.0 layout, where the
+estimators lived in flat modules (``skdeep.estimators``, ``skdeep.sequence``,
+``skdeep.wrappers``, ``skdeep._encoders``, ...).
+"""
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+
+import skdeep
+
+HERE = Path(__file__).parent / "fixtures" / "legacy_0_1_0"
+EXPECTED = dict(np.load(HERE / "expected.npz"))
+sys.path.insert(0, str(HERE.parent))
+from make_legacy_models import data  # noqa: E402
+
+sys.path.pop(0)
+
+
+def _inputs(name):
+    import pandas as pd
+
+    X, _, _ = data()
+    rng = np.random
+    if name in ("cnn_classifier", "transfer_classifier"):
+        return rng.RandomState(1).rand(24, 6, 6).astype(np.float32)
+    if name.startswith("sequence"):
+        return rng.RandomState(2).rand(24, 5, 2).astype(np.float32)
+    if name == "text_classifier":
+        return np.array(["good movie", "bad movie", "great film", "awful film"] * 10)
+    if name == "tabular_pipeline":
+        return pd.DataFrame({"a": X[:, 0], "b": X[:, 1],
+                             "c": np.where(X[:, 2] > 0, "x", "y")})
+    return X
+
+
+def _output(est, name, X):
+    if name == "autoencoder":
+        return est.transform(X)
+    if name in ("mlp_regressor", "sequence_regressor", "keras_regressor"):
+        return est.predict(X)
+    return est.predict_proba(X)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_joblib_files_of_0_1_0_load_and_predict_the_same(name):
+    est = joblib.load(HERE / f"{name}.joblib")
+    np.testing.assert_allclose(_output(est, name, _inputs(name)), EXPECTED[name],
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_pickle_and_skdeep_files_of_0_1_0_load():
+    with open(HERE / "mlp_classifier.pkl", "rb") as f:
+        est = pickle.load(f)
+    np.testing.assert_allclose(est.predict_proba(_inputs("mlp_classifier")),
+                               EXPECTED["mlp_classifier"], rtol=1e-5, atol=1e-6)
+    pipe = skdeep.load(HERE / "tabular_pipeline.skdeep")
+    np.testing.assert_allclose(pipe.predict_proba(_inputs("tabular_pipeline")),
+                               EXPECTED["tabular_pipeline"], rtol=1e-5, atol=1e-6)
+
+
+def test_old_files_load_in_a_fresh_process_that_imported_nothing_else():
+    """Unpickling alone must find every class by its 0.1.0 path."""
+    code = (
+        "import joblib, numpy as np, sys\n"
+        f"est = joblib.load({str(HERE / 'sequence_regressor.joblib')!r})\n"
+        f"enc = joblib.load({str(HERE / 'keras_classifier.joblib')!r})\n"
+        "print(type(est).__name__, type(enc).__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["SequenceRegressor", "KerasClassifier"]
