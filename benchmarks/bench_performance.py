@@ -14,7 +14,7 @@ Sections (issue 7's goals in brackets):
   import      ``import skdeep`` and ``skdeep --help`` (TensorFlow not imported)
 
 ``skdeep`` fits reuse the compiled training loop cached by an earlier fit of
-the same architecture (as in a search; see ``skdeep/_loop.py``);
+the same architecture (as in a search; see ``skdeep/engine/``);
 ``skdeep-fresh`` sets ``SKDEEP_REUSE_NETWORKS=0`` so that every fit traces a
 new one (the cost of the first fit of an architecture in a process).
 

@@ -6,31 +6,35 @@ first fitted or loaded (names here are resolved lazily).
 
 import importlib
 
+from skdeep import _legacy
+
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "MLPClassifier": "skdeep.estimators",
-    "MLPRegressor": "skdeep.estimators",
-    "CNNClassifier": "skdeep.estimators",
-    "TransferClassifier": "skdeep.estimators",
-    "SequenceClassifier": "skdeep.sequence",
-    "SequenceRegressor": "skdeep.sequence",
-    "TextClassifier": "skdeep.text",
-    "AutoencoderTransformer": "skdeep.autoencoder",
-    "KerasClassifier": "skdeep.wrappers",
-    "KerasRegressor": "skdeep.wrappers",
+    "MLPClassifier": "skdeep.estimators.mlp",
+    "MLPRegressor": "skdeep.estimators.mlp",
+    "CNNClassifier": "skdeep.estimators.images",
+    "TransferClassifier": "skdeep.estimators.images",
+    "SequenceClassifier": "skdeep.estimators.sequence",
+    "SequenceRegressor": "skdeep.estimators.sequence",
+    "TextClassifier": "skdeep.estimators.text",
+    "AutoencoderTransformer": "skdeep.estimators.autoencoder",
+    "KerasClassifier": "skdeep.wrappers.classifier",
+    "KerasRegressor": "skdeep.wrappers.regressor",
     "TabularCleaner": "skdeep.preprocessing",
     "make_tabular_pipeline": "skdeep.preprocessing",
-    "tune": "skdeep.search",
-    "results_table": "skdeep.search",
-    "save": "skdeep.persistence",
-    "load": "skdeep.persistence",
-    "cache_info": "skdeep._loop",
-    "clear_cache": "skdeep._loop",
-    "export_onnx": "skdeep.export",
+    "tune": "skdeep.search.tune",
+    "results_table": "skdeep.search.tune",
+    "save": "skdeep.deploy.persistence",
+    "load": "skdeep.deploy.persistence",
+    "cache_info": "skdeep.engine.cache",
+    "clear_cache": "skdeep.engine.cache",
+    "export_onnx": "skdeep.deploy.export",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]
+
+_legacy.install()  # old module paths (files saved by 0.1.0 name them)
 
 
 def __getattr__(name):

@@ -265,7 +265,7 @@ def _cmd_predict(args):
 
 def _load_onnx(path):
     """An exported ONNX file, opened with onnxruntime only (no TensorFlow)."""
-    from skdeep._onnx_runtime import load_onnx
+    from skdeep.deploy.onnx_runtime import load_onnx
 
     if not os.path.exists(path):
         raise CLIError(f"model file not found: {path}")
@@ -287,7 +287,7 @@ def _cmd_export(args):
     if args.opset is not None and args.format != "onnx":
         raise CLIError("--opset applies to --format onnx only")
     model, _ = _load_model(args.model)
-    from skdeep import export
+    from skdeep.deploy import export
 
     try:
         if args.format == "onnx":
@@ -313,8 +313,8 @@ def _size(path):
 
 def _load_model(path):
     import skdeep
+    from skdeep.deploy.persistence import read_metadata
     from skdeep.exceptions import IntegrityError
-    from skdeep.persistence import read_metadata
 
     if not os.path.exists(path):
         raise CLIError(f"model file not found: {path}")
@@ -326,8 +326,8 @@ def _load_model(path):
 
 
 def _cmd_info(args):
+    from skdeep.deploy.persistence import read_metadata
     from skdeep.exceptions import IntegrityError
-    from skdeep.persistence import read_metadata
 
     if not os.path.exists(args.model):
         raise CLIError(f"model file not found: {args.model}")

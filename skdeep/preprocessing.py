@@ -20,7 +20,7 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from ._compat import validate_data
+from skdeep._compat import validate_data
 
 __all__ = ["TabularCleaner", "make_tabular_pipeline"]
 

@@ -24,7 +24,7 @@ from skdeep import (  # noqa: E402
     save,
     tune,
 )
-from skdeep._bayes import (  # noqa: E402
+from skdeep.search.bayes import (  # noqa: E402
     BayesSearchCV,
     decode_choice,
     encode_choice,
@@ -284,7 +284,7 @@ def test_missing_optuna_names_the_extra(small, monkeypatch):
 
 
 def test_import_skdeep_loads_no_optuna_mlflow_or_tensorflow():
-    code = ("import sys, skdeep, skdeep.search, skdeep._bayes, skdeep.tracking\n"
+    code = ("import sys, skdeep, skdeep.search, skdeep.search.bayes, skdeep.tracking\n"
             "print(sorted(m for m in ('optuna', 'mlflow', 'tensorflow', 'keras')"
             " if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,

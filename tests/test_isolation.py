@@ -248,7 +248,7 @@ def test_a_fit_leaves_tensorflows_executor_and_thread_pools_alone(blobs):
 def _executors_used():
     # which executor the cached loops run on: from outside, the two differ
     # only in the last bits of a fit, so the cache is asked
-    from skdeep import _loop
+    from skdeep.engine import cache as _loop
 
     trainers = [t for free in _loop._CACHE._trainers.values() for t in free]
     forwards = list(_loop._CACHE._forwards.values())

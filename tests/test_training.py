@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from skdeep import MLPClassifier
-from skdeep.training import make_learning_rate, make_optimizer
+from skdeep.engine.training import make_learning_rate, make_optimizer
 
 
 @pytest.mark.parametrize("name, cls", [("sgd", "SGD"), ("adam", "Adam"),

@@ -4,12 +4,12 @@ Each builder takes plain arguments plus input/output metadata and returns an
 uncompiled ``keras.Model``. Nothing here knows about scikit-learn.
 """
 
-from .autoencoder import build_autoencoder, split_autoencoder
-from .cnn import AUGMENTATIONS, build_cnn, check_cnn_fits
-from .mlp import Seeds, build_mlp, dense_block, seeded_initializer
-from .sequence import CELLS, build_sequence
-from .text import TEXT_ENCODERS, build_text
-from .transfer import build_transfer, fresh_base, set_trainable_top
+from skdeep.architectures.autoencoder import build_autoencoder, split_autoencoder
+from skdeep.architectures.cnn import AUGMENTATIONS, build_cnn, check_cnn_fits
+from skdeep.architectures.mlp import Seeds, build_mlp, dense_block, seeded_initializer
+from skdeep.architectures.sequence import CELLS, build_sequence
+from skdeep.architectures.text import TEXT_ENCODERS, build_text
+from skdeep.architectures.transfer import build_transfer, fresh_base, set_trainable_top
 
 __all__ = [
     "AUGMENTATIONS",

@@ -1,6 +1,11 @@
 """Autoencoder builder: encoder -> latent code -> mirrored decoder."""
 
-from .mlp import Seeds, _regularizer, dense_block, seeded_initializer
+from skdeep.architectures.mlp import (
+    Seeds,
+    _regularizer,
+    dense_block,
+    seeded_initializer,
+)
 
 __all__ = ["build_autoencoder", "split_autoencoder"]
 

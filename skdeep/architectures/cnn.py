@@ -1,6 +1,11 @@
 """Convolutional network builder for small images."""
 
-from .mlp import Seeds, _regularizer, dense_block, seeded_initializer
+from skdeep.architectures.mlp import (
+    Seeds,
+    _regularizer,
+    dense_block,
+    seeded_initializer,
+)
 
 __all__ = ["AUGMENTATIONS", "build_cnn", "check_cnn_fits"]
 
@@ -18,7 +23,7 @@ def _augmentation_layers(names, seeds):
             0.1, 0.1, seed=s, name=n),
     }
     # explicit names: identical networks then have identical configs (and
-    # share a cached training loop, see skdeep._loop)
+    # share a cached training loop, see skdeep.engine.loop)
     return [makers[name](seeds.next(), f"augment_{i}_{name}")
             for i, name in enumerate(names)]
 

@@ -1,6 +1,11 @@
 """Sequence network builder: recurrent (GRU / LSTM) or 1-D convolutional."""
 
-from .mlp import Seeds, _regularizer, dense_block, seeded_initializer
+from skdeep.architectures.mlp import (
+    Seeds,
+    _regularizer,
+    dense_block,
+    seeded_initializer,
+)
 
 __all__ = ["CELLS", "build_sequence"]
 

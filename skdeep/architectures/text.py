@@ -1,6 +1,11 @@
 """Text network builder: token ids -> embedding -> encoder -> dense head."""
 
-from .mlp import Seeds, _regularizer, dense_block, seeded_initializer
+from skdeep.architectures.mlp import (
+    Seeds,
+    _regularizer,
+    dense_block,
+    seeded_initializer,
+)
 
 __all__ = ["TEXT_ENCODERS", "build_text"]
 

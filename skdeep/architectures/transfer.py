@@ -2,7 +2,7 @@
 
 import os
 
-from .mlp import Seeds, dense_block, seeded_initializer
+from skdeep.architectures.mlp import Seeds, dense_block, seeded_initializer
 
 __all__ = ["build_transfer", "fresh_base", "set_trainable_top"]
 

@@ -1,6 +1,6 @@
 """Training through ``keras.Model.fit``.
 
-Used where the compiled loop (``skdeep._loop``) does not apply: user
+Used where the compiled loop (``skdeep.engine.loop``) does not apply: user
 callbacks, networks from a user's build function, sparse X, and backends
 other than TensorFlow. Every epoch's shuffle comes from the fit's own seed
 and the epoch number (stateless), never from a global generator, so fits in

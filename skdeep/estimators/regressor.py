@@ -7,7 +7,7 @@ the generic ``KerasRegressor`` is in ``skdeep.wrappers``.
 import numpy as np
 from sklearn.base import RegressorMixin
 
-from .base import BaseKerasEstimator
+from skdeep.estimators.base import BaseKerasEstimator
 
 __all__ = ["BaseKerasRegressor"]
 

@@ -9,19 +9,19 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ._compat import Interval, StrOptions, validate_data
-from ._docs import ATTR_DOC as _ATTR_DOC
-from ._docs import TRAINING_DOC as _TRAINING_DOC
-from .architectures import (
+from skdeep._compat import Interval, StrOptions, validate_data
+from skdeep.architectures import (
     CELLS,
     build_sequence,
 )
-from .classifier import BaseKerasClassifier
-from .estimators import (
+from skdeep.estimators._docs import ATTR_DOC as _ATTR_DOC
+from skdeep.estimators._docs import TRAINING_DOC as _TRAINING_DOC
+from skdeep.estimators._params import (
     _REGULARISATION_CONSTRAINTS,
     _check_sizes,
 )
-from .regressor import BaseKerasRegressor
+from skdeep.estimators.classifier import BaseKerasClassifier
+from skdeep.estimators.regressor import BaseKerasRegressor
 
 __all__ = ["SequenceClassifier", "SequenceRegressor"]
 

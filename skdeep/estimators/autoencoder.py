@@ -7,17 +7,17 @@ import scipy.sparse as sp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array
 
-from ._compat import Interval
-from ._docs import ATTR_DOC as _ATTR_DOC
-from ._docs import TRAINING_DOC as _TRAINING_DOC
-from .architectures import (
+from skdeep._compat import Interval
+from skdeep.architectures import (
     build_autoencoder,
     split_autoencoder,
 )
-from .base import BaseKerasEstimator
-from .estimators import (
+from skdeep.estimators._docs import ATTR_DOC as _ATTR_DOC
+from skdeep.estimators._docs import TRAINING_DOC as _TRAINING_DOC
+from skdeep.estimators._params import (
     _check_sizes,
 )
+from skdeep.estimators.base import BaseKerasEstimator
 
 __all__ = ["AutoencoderTransformer"]
 

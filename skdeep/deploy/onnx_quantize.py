@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from ._onnx_runtime import require
+from skdeep.deploy.onnx_runtime import require
 
 __all__ = ["quantize_int8", "quantize_int8_weights"]
 

@@ -10,7 +10,7 @@ What autolog cannot see is the network's training curve;
 
     import mlflow
     from skdeep import tune
-    from skdeep.tracking import log_history
+    from skdeep.search.tracking import log_history
 
     mlflow.sklearn.autolog(max_tuning_runs=None)
     with mlflow.start_run():

@@ -29,7 +29,6 @@ Optuna is imported only when a search runs (extra ``optuna``).
 """
 
 import math
-import re
 import time
 import warnings
 from numbers import Integral
@@ -38,134 +37,20 @@ import numpy as np
 from sklearn.model_selection import RandomizedSearchCV
 from sklearn.utils import check_random_state
 
-from ._compat import HasMethods, StrOptions
+from skdeep._compat import HasMethods, StrOptions
+from skdeep.search.optuna_space import (
+    decode_choice,
+    encode_choice,
+    import_optuna,
+    to_optuna_space,
+)
+from skdeep.search.progress import _Progress
+from skdeep.search.spaces import find_network
 
 __all__ = ["PRUNERS", "BayesSearchCV", "decode_choice", "encode_choice",
            "import_optuna", "to_optuna_space"]
 
 PRUNERS = ("median", "halving")
-
-_TUPLE_LABEL = re.compile(r"^\d+(-\d+)*$")
-_PLAIN = (type(None), bool, int, float, str)
-
-
-def import_optuna():
-    """``import optuna``, or an ImportError that names the extra to install."""
-    try:
-        import optuna
-    except ImportError as exc:
-        raise ImportError(
-            "strategy='bayes' needs Optuna, which is not installed: "
-            "pip install 'skdeep[optuna]'."
-        ) from exc
-    return optuna
-
-
-def encode_choice(value):
-    """A categorical choice as Optuna stores it (None, bool, int, float or str).
-
-    Tuples of ints become ``"64-32"``; other plain values are kept; anything
-    else becomes its ``repr``. :func:`decode_choice` inverts the tuple case.
-
-    >>> encode_choice((64, 32)), encode_choice("relu"), encode_choice(0.5)
-    ('64-32', 'relu', 0.5)
-    """
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, tuple) and value and all(
-            isinstance(v, Integral) and not isinstance(v, bool) and v >= 0
-            for v in value):
-        return "-".join(str(int(v)) for v in value)
-    if isinstance(value, _PLAIN):
-        return value
-    return repr(value)
-
-
-def decode_choice(label):
-    """``"64-32"`` -> ``(64, 32)``, ``"64"`` -> ``(64,)``; see :func:`encode_choice`.
-
-    >>> decode_choice("64-32")
-    (64, 32)
-    """
-    if isinstance(label, str) and _TUPLE_LABEL.match(label):
-        return tuple(int(part) for part in label.split("-"))
-    raise ValueError(
-        f"Cannot decode {label!r} as layer sizes: expected digits joined by '-', "
-        "e.g. '64-32' for (64, 32)."
-    )
-
-
-def _from_scipy(name, dist, optuna):
-    """A frozen scipy distribution as the equivalent Optuna distribution."""
-    kind = getattr(getattr(dist, "dist", None), "name", None)
-    if kind in ("loguniform", "reciprocal"):
-        low, high = dist.support()
-        return optuna.distributions.FloatDistribution(float(low), float(high),
-                                                      log=True)
-    if kind == "uniform":
-        low, high = dist.support()
-        return optuna.distributions.FloatDistribution(float(low), float(high))
-    if kind == "randint":
-        low, high = dist.support()
-        return optuna.distributions.IntDistribution(int(low), int(high))
-    raise TypeError(
-        f"space[{name!r}] is a scipy {kind} distribution, which strategy='bayes' "
-        "cannot translate; use a list of values, scipy's loguniform, uniform or "
-        "randint, or an optuna.distributions object."
-    )
-
-
-def to_optuna_space(space, estimator):
-    """Translate a search space into Optuna distributions and decoders.
-
-    Parameters
-    ----------
-    space : dict
-        Parameter name to a list of values (any values: tuples, None,
-        objects), an ``optuna.distributions`` object, or a scipy
-        ``loguniform`` / ``uniform`` / ``randint`` distribution.
-    estimator : estimator or Pipeline
-        Its current parameter values tell which parameters take tuples, so
-        that a ``CategoricalDistribution`` of labels such as ``"64-32"`` is
-        decoded to ``(64, 32)``.
-
-    Returns
-    -------
-    distributions : dict of name -> optuna distribution
-    decoders : dict of name -> dict of label -> value
-        Only for categorical parameters whose labels differ from the values.
-    """
-    optuna = import_optuna()
-    dists = optuna.distributions
-    current = estimator.get_params(deep=True)
-    distributions, decoders = {}, {}
-    for name, values in space.items():
-        if isinstance(values, dists.BaseDistribution):
-            distributions[name] = values
-            if isinstance(values, dists.CategoricalDistribution) and isinstance(
-                    current.get(name), tuple):
-                decoders[name] = {c: decode_choice(c) for c in values.choices
-                                  if isinstance(c, str)}
-        elif hasattr(values, "rvs"):
-            distributions[name] = _from_scipy(name, values, optuna)
-        elif isinstance(values, (list, tuple)) and len(values) > 0:
-            labels = [encode_choice(v) for v in values]
-            if len(set(map(repr, labels))) < len(labels):  # e.g. equal reprs
-                labels = [f"{i}: {label}" for i, label in enumerate(labels)]
-            distributions[name] = dists.CategoricalDistribution(labels)
-            decoder = {label: value for label, value in zip(labels, values,
-                                                            strict=True)
-                       if label is not value}
-            if decoder:
-                decoders[name] = decoder
-        else:
-            raise TypeError(
-                f"space[{name!r}] must be a non-empty list of values, an "
-                "optuna.distributions object or a scipy loguniform / uniform / "
-                f"randint distribution; got {values!r}."
-            )
-    return distributions, decoders
-
 
 def _seed(random_state):
     if random_state is None or isinstance(random_state, Integral):
@@ -238,8 +123,6 @@ verbose, pre_dispatch, error_score, return_train_score
 
     # ------------------------------------------------------------- helpers
     def _network(self):
-        from .search import find_network
-
         return find_network(self.estimator)
 
     def _make_sampler(self, optuna):
@@ -287,8 +170,6 @@ verbose, pre_dispatch, error_score, return_train_score
         """
         from sklearn.base import clone
         from sklearn.utils import _safe_indexing
-
-        from .search import find_network
 
         X, y, fit_params, train = self._probe_data
         probe = clone(self.estimator).set_params(
@@ -346,8 +227,6 @@ verbose, pre_dispatch, error_score, return_train_score
     # -------------------------------------------------------------- search
     def _run_search(self, evaluate_candidates):
         optuna = import_optuna()
-        from .search import _Progress
-
         metric = self._metric()
         distributions, decoders = to_optuna_space(self.param_distributions,
                                                   self.estimator)

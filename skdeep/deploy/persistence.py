@@ -27,7 +27,7 @@ import warnings
 
 import joblib
 
-from .exceptions import IntegrityError, VersionMismatchWarning
+from skdeep.exceptions import IntegrityError, VersionMismatchWarning
 
 __all__ = ["export_keras", "export_saved_model", "load", "read_metadata", "save"]
 
@@ -269,7 +269,7 @@ def load(path):
 
 
 def _network(obj):
-    from .search import find_network
+    from skdeep.search.tune import find_network
 
     if hasattr(obj, "best_estimator_"):
         obj = obj.best_estimator_

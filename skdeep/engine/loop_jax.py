@@ -1,4 +1,4 @@
-"""The compiled whole-fit loop on the JAX backend (see ``skdeep._loop``).
+"""The compiled whole-fit loop on the JAX backend (see ``skdeep.engine.loop``).
 
 The same semantics as the TensorFlow loop, written functionally: weights,
 optimizer state and early-stopping state are carried through
@@ -47,7 +47,7 @@ class JaxTrainer:
     def __init__(self, template, optimizer, loss, spec, batch_size):
         import jax
 
-        from ._loop import _nbytes, _per_sample_loss
+        from skdeep.engine.loop_tf import _nbytes, _per_sample_loss
 
         self.model = template
         self.optimizer = optimizer.__class__.from_config(optimizer.get_config())

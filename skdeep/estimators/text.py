@@ -5,17 +5,17 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from ._compat import Interval, StrOptions, validate_data
-from ._docs import ATTR_DOC as _ATTR_DOC
-from ._docs import TRAINING_DOC as _TRAINING_DOC
-from .architectures import (
+from skdeep._compat import Interval, StrOptions, validate_data
+from skdeep.architectures import (
     TEXT_ENCODERS,
     build_text,
 )
-from .classifier import BaseKerasClassifier
-from .estimators import (
+from skdeep.estimators._docs import ATTR_DOC as _ATTR_DOC
+from skdeep.estimators._docs import TRAINING_DOC as _TRAINING_DOC
+from skdeep.estimators._params import (
     _check_sizes,
 )
+from skdeep.estimators.classifier import BaseKerasClassifier
 
 __all__ = ["TextClassifier"]
 

@@ -23,7 +23,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from ._keras_objects import float_dtype, is_one_hot_loss
+from skdeep.engine.keras_objects import float_dtype, is_one_hot_loss
 
 __all__ = ["ClassifierLabelEncoder", "ColumnGroups", "RegressorTargetEncoder"]
 

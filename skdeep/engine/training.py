@@ -3,7 +3,7 @@
 Optimizers, learning-rate schedules, early-stopping callbacks, losses and
 seeded network builds. Keras is imported inside the functions so that
 ``import skdeep`` stays free of TensorFlow. Process-wide settings (thread
-pools) live in ``skdeep._process``, not here.
+pools) live in ``skdeep.engine.process``, not here.
 """
 
 import contextlib

@@ -8,8 +8,8 @@
 3. ``_initialize_network``: build the network (``_build_keras_model``) under a
    seeded build and compile it, or, for a warm start, check that the
    architecture is unchanged and apply changed training settings;
-4. ``_train``: a whole fit in one compiled call (``skdeep._loop``) for
-   skdeep's own networks, else ``keras.Model.fit`` (``skdeep._keras_fit``);
+4. ``_train``: a whole fit in one compiled call (``skdeep.engine.loop``) for
+   skdeep's own networks, else ``keras.Model.fit`` (``skdeep.engine.keras_fit``);
 5. ``_extra_phases``: further phases (fine-tuning), then ``history_``.
 
 A fit seeds nothing globally: every random draw comes from the fit's seed
@@ -29,11 +29,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight
 
-from . import _keras_fit, _loop, training
-from ._compat import HasMethods, Interval, StrOptions, validate_data
-from ._process import configure_process
-from ._routing import route_params
-from .exceptions import NotFittedError, SkdeepWarning
+from skdeep import engine
+from skdeep._compat import HasMethods, Interval, StrOptions, validate_data
+from skdeep.engine import keras_fit, training
+from skdeep.engine.process import configure_process
+from skdeep.engine.routing import route_params
+from skdeep.exceptions import NotFittedError, SkdeepWarning
 
 __all__ = ["TRAINING_PARAMS", "BaseKerasEstimator", "is_network_estimator"]
 
@@ -107,7 +108,7 @@ class BaseKerasEstimator(BaseEstimator):
 
     _skdeep_estimator = True  # searches, save and export recognise it
     # skdeep's own architectures set this: networks made by skdeep from
-    # Keras's own layers, trained by the compiled loop (``skdeep._loop``)
+    # Keras's own layers, trained by the compiled loop (``skdeep.engine.loop``)
     _pool_networks = False
 
     _parameter_constraints: dict = {
@@ -140,7 +141,7 @@ class BaseKerasEstimator(BaseEstimator):
 
     def _validate_all_params(self):
         """Parameter constraints, then the subclass's own checks."""
-        from ._compat import validate_parameter_constraints
+        from skdeep._compat import validate_parameter_constraints
 
         constraints = {
             k: v for k, v in self._parameter_constraints.items()
@@ -343,7 +344,7 @@ class BaseKerasEstimator(BaseEstimator):
         return (parts[0], parts[2], sw_train), (parts[1], parts[3], sw_val)
 
     def _uses_compiled_loop(self, X):
-        """Whether this fit may run as one compiled call (``skdeep._loop``)."""
+        """Whether this fit may run as one compiled call (``skdeep.engine.loop``)."""
         return (self._pool_networks and not self.callbacks and not sp.issparse(X)
                 and not self._routed_params())
 
@@ -368,7 +369,7 @@ class BaseKerasEstimator(BaseEstimator):
             return model
         self._engine = "keras"
         if self._uses_compiled_loop(X):
-            self._network_key = _loop.architecture_key(self, meta, X.shape[1:])
+            self._network_key = engine.architecture_key(self, meta, X.shape[1:])
             if self._network_key is not None:
                 self._engine = "loop"
         self._compile(model, steps, engine=self._engine)
@@ -431,7 +432,7 @@ class BaseKerasEstimator(BaseEstimator):
         if engine == "keras":
             # user callbacks see every batch: one step per execution for them
             kwargs["steps_per_execution"] = (
-                1 if self.callbacks else _keras_fit.plan_execution(steps))
+                1 if self.callbacks else keras_fit.plan_execution(steps))
         kwargs.update(route_params(routed, "compile"))
         model.compile(**kwargs)
         model.optimizer.build(model.trainable_variables)
@@ -457,11 +458,11 @@ class BaseKerasEstimator(BaseEstimator):
             val = (Xv, self._loss_target(yv, model), swv)
         if self._engine == "loop" and self._owns_compile:
             ones = np.ones(X.shape[0], np.float32)
-            spec = _loop.LoopSpec(
+            spec = engine.LoopSpec(
                 validation=val is not None,
                 restore_best=bool(self.early_stopping and val is not None),
                 schedule=self.lr_schedule, verbose=bool(self.verbose))
-            history = _loop.train(
+            history = engine.train(
                 model, self._network_key, self._make_template,
                 (X, y, ones if sw is None else sw),
                 None if val is None else (val[0], val[1], np.ones(
@@ -481,7 +482,7 @@ class BaseKerasEstimator(BaseEstimator):
             early_stopping=self.early_stopping, patience=self.patience,
             tol=self.tol, lr_schedule=self.lr_schedule, lr_decay=self.lr_decay,
             has_validation=val is not None, user_callbacks=self.callbacks)
-        return _keras_fit.fit(
+        return keras_fit.fit(
             model, (X, y, sw), val, epochs=epochs, batch_size=batch_size, seed=seed,
             epoch_offset=epoch_offset, callbacks=callbacks, verbose=self.verbose,
             shuffle=shuffle, extra=routed_fit)
@@ -546,7 +547,7 @@ class BaseKerasEstimator(BaseEstimator):
             )
 
     def _make_template(self):
-        """Another network like the fitted one (for ``skdeep._loop``'s cache)."""
+        """Another network like the fitted one (for ``skdeep.engine.loop``'s cache)."""
         with training.seeded_build(0):
             return self._build_keras_model(self._meta(), seed=0)
 
@@ -554,7 +555,7 @@ class BaseKerasEstimator(BaseEstimator):
         """A function ``X -> network outputs`` for the fitted network.
 
         skdeep's own networks share one traced forward pass per architecture
-        (``skdeep._loop``): a newly fitted network predicts without tracing a
+        (``skdeep.engine.loop``): a newly fitted network predicts without tracing a
         predict function of its own.
         """
         import keras
@@ -569,7 +570,7 @@ class BaseKerasEstimator(BaseEstimator):
         _PREDICT_CALLS[model] = calls
         if key is not None and (backend == "jax" or (
                 backend == "tensorflow" and calls <= _SHARED_FORWARD_CALLS)):
-            fwd = _loop.forward(key, self._make_template)
+            fwd = engine.forward(key, self._make_template)
             return lambda X: fwd(model, X)
         return model.predict_on_batch
 

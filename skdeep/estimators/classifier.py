@@ -11,9 +11,9 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
-from ._compat import StrOptions
-from ._keras_objects import from_logits, is_one_hot_loss
-from .base import BaseKerasEstimator
+from skdeep._compat import StrOptions
+from skdeep.engine.keras_objects import from_logits, is_one_hot_loss
+from skdeep.estimators.base import BaseKerasEstimator
 
 __all__ = ["BaseKerasClassifier"]
 

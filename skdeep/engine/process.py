@@ -10,7 +10,7 @@ import os
 import threading
 import warnings
 
-from .exceptions import SkdeepWarning
+from skdeep.exceptions import SkdeepWarning
 
 __all__ = ["configure_process"]
 

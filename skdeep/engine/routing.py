@@ -152,8 +152,8 @@ def build_compile_kwargs(params, names):
     """
     import keras
 
-    from . import training
-    from ._keras_objects import get_metric, get_optimizer, map_strings
+    from skdeep.engine import training
+    from skdeep.engine.keras_objects import get_metric, get_optimizer, map_strings
 
     kwargs = {k: params[k] for k in names if k in params}
     kwargs.update(route_params(params, "compile"))

@@ -44,7 +44,7 @@ def plot_param_effect(search, param, *, ax=None):
     scatter with error bars, others a bar per value (best score per value).
     Returns the Axes.
     """
-    from .search import results_table
+    from skdeep.search.tune import results_table
 
     table = results_table(search)
     matches = [c for c in table.columns if c == param or c.endswith("__" + param)]

@@ -16,11 +16,11 @@ is on purpose, listed in the README's "Coming from scikeras" table:
 
 A network that skdeep compiles (the build function returns it uncompiled)
 from Keras's own layers, with no metrics or callbacks, trains as one compiled
-call (``skdeep._loop``), on TensorFlow with the history ``keras.Model.fit``
+call (``skdeep.engine.loop``), on TensorFlow with the history ``keras.Model.fit``
 would give, and
 the fits of a search share one traced loop per network config.
 
-The ready-made estimators (``MLPClassifier``, ...) use ``skdeep.base``
+The ready-made estimators (``MLPClassifier``, ...) use ``skdeep.estimators.base``
 instead: skdeep's defaults and its compiled training loop.
 """
 
@@ -32,28 +32,20 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.base import BaseEstimator
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_array
 
-from . import _keras_fit, _loop, training
-from ._docs import WRAPPER_DOC
-from ._encoders import (
-    ClassifierLabelEncoder,
-    ColumnGroups,
-    RegressorTargetEncoder,
-)
-from ._keras_objects import (
+from skdeep import engine
+from skdeep.engine import keras_fit, training
+from skdeep.engine.keras_objects import (
     PickledModel,
     check_X,
     class_weights,
     copy_model,
     float_dtype,
-    from_logits,
     has_outputs,
     is_text,
     loss_name,
@@ -62,8 +54,8 @@ from ._keras_objects import (
     rebuilds_from_config,
     take,
 )
-from ._process import configure_process
-from ._routing import (
+from skdeep.engine.process import configure_process
+from skdeep.engine.routing import (
     ROUTED_DESTINATIONS,
     build_callbacks,
     build_compile_kwargs,
@@ -71,11 +63,13 @@ from ._routing import (
     check_routed_names,
     route_params,
 )
-from .base import _check_no_missing_target
-from .exceptions import NotFittedError, SkdeepWarning
+from skdeep.estimators.base import _check_no_missing_target
+from skdeep.exceptions import NotFittedError, SkdeepWarning
+from skdeep.wrappers.encoders import (
+    ColumnGroups,
+)
 
-__all__ = ["BaseWrapper", "ClassifierLabelEncoder", "KerasClassifier",
-           "KerasRegressor", "RegressorTargetEncoder"]
+__all__ = ["BaseWrapper"]
 
 _DEFAULT_BATCH_SIZE = 32  # keras.Model.fit's default for batch_size=None
 
@@ -218,7 +212,7 @@ class BaseWrapper(BaseEstimator):
     def feature_encoder(self):
         """Transformer for X; override to feed several inputs.
 
-        Returns a :class:`~skdeep._encoders.ColumnGroups` when
+        Returns a :class:`~skdeep.wrappers.encoders.ColumnGroups` when
         ``input_columns`` is set, else an identity transformer.
         """
         if self.input_columns is not None:
@@ -529,7 +523,7 @@ class BaseWrapper(BaseEstimator):
                                          batch_size=batch_size, verbose=verbose)
         if history is None:
             self._plan_execution(math.ceil(n_rows(X) / batch_size), params)
-            history = _keras_fit.fit(
+            history = keras_fit.fit(
                 self.model_, (X, y, sample_weight), validation,
                 epochs=initial_epoch + epochs, batch_size=batch_size,
                 seed=self._seed, epoch_offset=initial_epoch,
@@ -542,7 +536,7 @@ class BaseWrapper(BaseEstimator):
 
     def _fit_compiled(self, X, y, sw, validation, params, *, epochs, initial_epoch,
                       batch_size, verbose):
-        """The fit as one compiled call (``skdeep._loop``), or None.
+        """The fit as one compiled call (``skdeep.engine.loop``), or None.
 
         For networks skdeep compiled from Keras's own layers, loss and
         optimizer, with no metrics and no callbacks: the history is the one
@@ -559,7 +553,7 @@ class BaseWrapper(BaseEstimator):
                 or any(params.get(k) is not None for k in ("loss_weights",
                                                            "weighted_metrics"))):
             return None
-        key = _loop.network_key(model, X.shape[1:])
+        key = engine.network_key(model, X.shape[1:])
         if key is None:
             return None
         if not model.optimizer.built:
@@ -572,9 +566,9 @@ class BaseWrapper(BaseEstimator):
         val = None if validation is None else (
             validation[0].astype(np.float32, copy=False), validation[1],
             weights(len(validation[0]), validation[2]))
-        spec = _loop.LoopSpec(validation=val is not None, restore_best=False,
+        spec = engine.LoopSpec(validation=val is not None, restore_best=False,
                               schedule="constant", verbose=bool(verbose))
-        history = _loop.train(model, key, self._make_template, data, val, spec, {
+        history = engine.train(model, key, self._make_template, data, val, spec, {
             "seed": self._seed, "epoch_offset": initial_epoch, "epochs": epochs,
             "batch_size": batch_size, "patience": epochs + 1, "tol": 0.0,
             "learning_rate": float(model.optimizer.learning_rate), "lr_decay": 1.0,
@@ -584,7 +578,7 @@ class BaseWrapper(BaseEstimator):
         return history
 
     def _make_template(self):
-        """Another network like the fitted one (for ``skdeep._loop``'s cache)."""
+        """Another network like the fitted one (for ``skdeep.engine.loop``'s cache)."""
         import keras
 
         with training.seeded_build(0):
@@ -598,7 +592,7 @@ class BaseWrapper(BaseEstimator):
         if (not self.__dict__.get("_owns_compile") or self._fit_callbacks
                 or "steps_per_execution" in route_params(params, "compile")):
             return
-        planned = _keras_fit.plan_execution(steps)
+        planned = keras_fit.plan_execution(steps)
         if model.steps_per_execution != planned:
             model.steps_per_execution = planned
             model.train_function = model.test_function = None
@@ -627,7 +621,7 @@ class BaseWrapper(BaseEstimator):
                 set(args) <= {"batch_size", "verbose", "callbacks"}):
             # a network trained by the compiled loop: the shared forward pass
             # of its config, instead of tracing a predict function of its own
-            forward = _loop.forward(key, self._make_template)
+            forward = engine.forward(key, self._make_template)
             chunk = args.get("batch_size") or 8192
             parts = [np.asarray(forward(self.model_, _dense(X[i:i + chunk])))
                      for i in range(0, n_rows(X), chunk)]
@@ -675,230 +669,6 @@ class BaseWrapper(BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.target_tags.multi_output = True
         tags.non_deterministic = self.random_state is None
-        return tags
-
-
-class KerasClassifier(ClassifierMixin, BaseWrapper):
-    __doc__ = """Scikit-learn classifier around your Keras network (scikeras's API).
-
-    A scikeras user changes only the import; the differences are in the
-    README's "Coming from scikeras" table.
-    """ + WRAPPER_DOC.format(
-        cls_meta=", ``classes_``, ``n_classes_``",
-        loss_doc="None picks binary or sparse categorical cross-entropy from "
-                 "the target and the output layer (scikeras raises).",
-        extra="""
-    class_weight : dict, "balanced" or None, default=None
-        Weights by class label, applied as sample weights.""") + """
-    Attributes
-    ----------
-    model_ : keras.Model
-    history_ : dict of str to list of float
-    classes_ : ndarray (a list of them for multiclass-multioutput y)
-    n_classes_, n_outputs_, n_outputs_expected_, target_type_, X_shape_,
-    X_dtype_, y_dtype_, y_ndim_, n_features_in_, feature_encoder_,
-    target_encoder_, current_epoch, initialized_
-
-    Examples
-    --------
-    >>> import keras
-    >>> from sklearn.datasets import load_iris
-    >>> from skdeep import KerasClassifier
-    >>> def build(meta, hidden=8):
-    ...     return keras.Sequential([
-    ...         keras.Input((meta["n_features_in_"],)),
-    ...         keras.layers.Dense(hidden, activation="relu"),
-    ...         keras.layers.Dense(meta["n_classes_"], activation="softmax"),
-    ...     ])
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = KerasClassifier(build, model__hidden=16, epochs=5, verbose=0,
-    ...                       random_state=0)
-    >>> clf.fit(X, y).predict_proba(X[:2]).shape
-    (2, 3)
-    """
-
-    def __init__(
-        self,
-        model=None,
-        *,
-        build_fn=None,
-        warm_start=False,
-        random_state=None,
-        optimizer="rmsprop",
-        loss=None,
-        metrics=None,
-        batch_size=None,
-        validation_batch_size=None,
-        verbose=1,
-        callbacks=None,
-        validation_split=0.0,
-        shuffle=True,
-        run_eagerly=False,
-        epochs=1,
-        input_columns=None,
-        class_weight=None,
-        **kwargs,
-    ):
-        super().__init__(
-            model=model, build_fn=build_fn, warm_start=warm_start,
-            random_state=random_state, optimizer=optimizer, loss=loss,
-            metrics=metrics, batch_size=batch_size,
-            validation_batch_size=validation_batch_size, verbose=verbose,
-            callbacks=callbacks, validation_split=validation_split,
-            shuffle=shuffle, run_eagerly=run_eagerly, epochs=epochs,
-            input_columns=input_columns, **kwargs)
-        self.class_weight = class_weight
-
-    _fit_kwargs = BaseWrapper._fit_kwargs - {"class_weight"}
-
-    @staticmethod
-    def scorer(y_true, y_pred, **kwargs):
-        """Accuracy (override to change ``score``)."""
-        return accuracy_score(y_true, y_pred, **kwargs)
-
-    score = BaseWrapper.score  # through ``scorer``, not ClassifierMixin's
-
-    def _type_of_target(self, y):
-        target_type = type_of_target(y)
-        classes = self.__dict__.get("classes_")
-        if target_type == "binary" and classes is not None:
-            target_type = type_of_target(np.asarray(classes))
-        return target_type
-
-    @property
-    def target_encoder(self):
-        """Labels to the network's targets and back (override for other targets)."""
-        classes = self.__dict__.get("classes_")
-        categories = "auto" if classes is None else [np.asarray(classes)]
-        return ClassifierLabelEncoder(loss=self.loss, categories=categories)
-
-    def _default_loss(self):
-        """Cross-entropy for the target and the output layer."""
-        outputs = self.model_.outputs if has_outputs(self.model_) else []
-        units = [int(o.shape[-1]) for o in outputs] or [None]
-        if self.target_type_ == "multilabel-indicator":
-            return "binary_crossentropy"
-        if self.target_type_ == "multiclass-multioutput":
-            return ["binary_crossentropy" if u == 1 else
-                    "sparse_categorical_crossentropy" for u in units]
-        if self.target_type_ == "binary" and units[0] in (1, None):
-            return "binary_crossentropy"
-        if getattr(self.target_encoder_, "_target_type", "") == "multiclass-onehot":
-            return "categorical_crossentropy"
-        return "sparse_categorical_crossentropy"
-
-    def _check_model_compatibility(self, y):
-        super()._check_model_compatibility(y)
-        outputs = self.model_.outputs if has_outputs(self.model_) else []
-        if len(outputs) != 1 or self.target_type_ not in ("binary", "multiclass"):
-            return
-        units = outputs[0].shape[-1]
-        expected = (1, 2) if self.n_classes_ <= 2 else (self.n_classes_,)
-        if units is not None and int(units) not in expected:
-            raise ValueError(
-                f"The network's output layer has {units} unit(s), but the "
-                f"{self.target_type_} target needs "
-                f"{' or '.join(map(str, expected))}. Build the output layer "
-                "from meta['n_classes_'].")
-
-    def initialize(self, X, y):
-        self.__dict__.pop("classes_", None)
-        return super().initialize(X, y)
-
-    def fit(self, X, y, sample_weight=None, **kwargs):
-        self.__dict__.pop("classes_", None)
-        sample_weight = self._weight_classes(y, sample_weight)
-        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
-
-    def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):
-        """Train one epoch; ``classes`` lists every label of the whole data
-        (needed in the first call when a batch may lack some)."""
-        if classes is not None:
-            self.classes_ = np.asarray(classes)
-        sample_weight = self._weight_classes(y, sample_weight)
-        return super().partial_fit(X, y, sample_weight=sample_weight, **kwargs)
-
-    def _weight_classes(self, y, sample_weight):
-        if self.class_weight is None:
-            return sample_weight
-        weights = compute_sample_weight(self.class_weight, y)
-        return weights if sample_weight is None else weights * np.asarray(
-            sample_weight)
-
-    def _predict_raw(self, X, **kwargs):
-        """Network outputs; logits (a loss with ``from_logits=True``) become
-        probabilities, so ``predict_proba`` always returns probabilities."""
-        raw = super()._predict_raw(X, **kwargs)
-        if not from_logits(self.model_.loss) or isinstance(raw, (list, dict)):
-            return raw
-        from scipy.special import expit, softmax
-
-        raw = np.asarray(raw, dtype=np.float64)
-        return expit(raw) if raw.ndim == 1 or raw.shape[-1] == 1 or (
-            self.target_type_ == "multilabel-indicator") else softmax(raw, axis=-1)
-
-    def predict_proba(self, X, **kwargs):
-        """Class probabilities, shape (n_samples, n_classes); a list of them for
-        multiclass-multioutput targets."""
-        raw = self._predict_raw(X, **kwargs)
-        return self.target_encoder_.inverse_transform(raw, return_proba=True)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
-        tags.classifier_tags.poor_score = True
-        return tags
-
-
-class KerasRegressor(RegressorMixin, BaseWrapper):
-    __doc__ = """Scikit-learn regressor around your Keras network (scikeras's API).
-
-    y reaches the network unchanged; a 2-D y feeds one output with a unit per
-    column, or one output per column when the network has as many outputs.
-    """ + WRAPPER_DOC.format(
-        cls_meta="",
-        loss_doc="None with an uncompiled network raises, as in scikeras.",
-        extra="") + """
-    Attributes
-    ----------
-    model_ : keras.Model
-    history_ : dict of str to list of float
-    n_outputs_, n_outputs_expected_, target_type_, X_shape_, X_dtype_,
-    y_dtype_, y_ndim_, n_features_in_, feature_encoder_, target_encoder_,
-    current_epoch, initialized_
-
-    Examples
-    --------
-    >>> import keras
-    >>> import numpy as np
-    >>> from skdeep import KerasRegressor
-    >>> def build(meta):
-    ...     return keras.Sequential([keras.Input((meta["n_features_in_"],)),
-    ...                              keras.layers.Dense(meta["n_outputs_"])])
-    >>> X = np.random.RandomState(0).normal(size=(64, 3))
-    >>> reg = KerasRegressor(build, loss="mse", epochs=3, verbose=0, random_state=0)
-    >>> reg.fit(X, X.sum(axis=1)).predict(X[:4]).shape
-    (4,)
-    """
-
-    @staticmethod
-    def scorer(y_true, y_pred, **kwargs):
-        """R² (override to change ``score``)."""
-        return r2_score(y_true, y_pred, **kwargs)
-
-    score = BaseWrapper.score  # through ``scorer``, not RegressorMixin's
-
-    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
-        return super()._validate_data(X=X, y=y, reset=reset, y_numeric=True)
-
-    @property
-    def target_encoder(self):
-        """Checks y's outputs and restores its shape (override for other targets)."""
-        return RegressorTargetEncoder()
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.regressor_tags.poor_score = True
         return tags
 
 

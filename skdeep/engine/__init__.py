@@ -1,0 +1,23 @@
+"""Training: one engine under every estimator.
+
+- ``training``: flat hyperparameters -> Keras optimizers, schedules, callbacks,
+  losses; seeded builds.
+- ``keys``: what names a network, optimizer and loss, so that identical ones
+  share a traced loop.
+- ``loop_tf`` / ``loop_jax``: the compiled whole-fit loop and the stateless
+  forward pass, per backend.
+- ``cache``: the bounded cache of traced loops and forward passes.
+- ``keras_fit``: ``keras.Model.fit`` for what the compiled loop does not run.
+- ``routing``, ``keras_objects``, ``process``: scikeras-style parameter
+  routing, Keras object helpers, process configuration.
+
+Nothing here knows scikit-learn's estimator API: the estimators
+(``skdeep.estimators``, ``skdeep.wrappers``) call in, never the reverse.
+"""
+
+from skdeep.engine.cache import cache_info, clear_cache, forward, train
+from skdeep.engine.keys import architecture_key, network_key
+from skdeep.engine.loop_tf import LoopSpec
+
+__all__ = ["LoopSpec", "architecture_key", "cache_info", "clear_cache", "forward",
+           "network_key", "train"]
