@@ -80,3 +80,24 @@ def test_old_files_load_in_a_fresh_process_that_imported_nothing_else():
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["SequenceRegressor", "KerasClassifier"]
+
+
+def test_public_import_paths_of_0_1_0_still_work():
+    code = (
+        "from skdeep.search import default_space, tune, results_table\n"
+        "from skdeep.export import load_onnx, export_onnx, export_network\n"
+        "from skdeep.persistence import export_keras, export_saved_model, save, load\n"
+        "from skdeep.wrappers import BaseWrapper, KerasClassifier, KerasRegressor\n"
+        "from skdeep.tracking import log_history\n"
+        "from skdeep.plotting import plot_history\n"
+        "from skdeep.estimators import MLPClassifier, CNNClassifier\n"
+        "from skdeep.sequence import SequenceClassifier\n"
+        "from skdeep.text import TextClassifier\n"
+        "from skdeep.autoencoder import AutoencoderTransformer\n"
+        "import skdeep.export, skdeep.cli\n"
+        "print(skdeep.export.load_onnx is load_onnx, callable(skdeep.cli.main))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["True", "True"]
