@@ -1,4 +1,4 @@
-"""The compiled whole-fit loop on the JAX backend (see ``skdeep.engine.loop``).
+"""The compiled whole-fit loop on the JAX backend (see ``skdeep.engine.loop_tf``).
 
 The same semantics as the TensorFlow loop, written functionally: weights,
 optimizer state and early-stopping state are carried through

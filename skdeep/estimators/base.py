@@ -107,7 +107,7 @@ class BaseKerasEstimator(BaseEstimator):
 
     _skdeep_estimator = True  # searches, save and export recognise it
     # skdeep's own architectures set this: networks made by skdeep from
-    # Keras's own layers, trained by the compiled loop (``skdeep.engine.loop``)
+    # Keras's own layers, that may train on the compiled loop (``skdeep.engine.run``)
     _pool_networks = False
 
     _parameter_constraints: dict = {
@@ -497,7 +497,8 @@ class BaseKerasEstimator(BaseEstimator):
             )
 
     def _make_template(self):
-        """Another network like the fitted one (for ``skdeep.engine.loop``'s cache)."""
+        """Another network like the fitted one (for the compiled loop's cache,
+        ``skdeep.engine.cache``)."""
         with training.seeded_build(0):
             return self._build_keras_model(self._meta(), seed=0)
 

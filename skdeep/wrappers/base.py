@@ -14,14 +14,14 @@ is on purpose, listed in the README's "Coming from scikeras" table:
 - networks of any class pickle, by reference to their class;
 - ``loss=None`` on a classifier picks the cross-entropy for the target.
 
-A network that skdeep compiles (the build function returns it uncompiled)
-from Keras's own layers, with no metrics or callbacks, trains as one compiled
-call (``skdeep.engine.loop``), on TensorFlow with the history ``keras.Model.fit``
-would give, and
-the fits of a search share one traced loop per network config.
+Training goes through the same engine as the ready-made estimators
+(``skdeep.engine.run``): a network that skdeep compiles (the build function
+returns it uncompiled) from Keras's own layers, with no metrics or callbacks,
+trains as one compiled call with the history ``keras.Model.fit`` would give,
+and the fits of a search share one traced loop per network config.
 
 The ready-made estimators (``MLPClassifier``, ...) use ``skdeep.estimators.base``
-instead: skdeep's defaults and its compiled training loop.
+instead: skdeep's defaults and flat hyperparameters.
 """
 
 import inspect
@@ -530,7 +530,8 @@ class BaseWrapper(BaseEstimator):
             None if fresh else self.history_, [history], rename=metric_name))
 
     def _make_template(self):
-        """Another network like the fitted one (for ``skdeep.engine.loop``'s cache)."""
+        """Another network like the fitted one (for the compiled loop's cache,
+        ``skdeep.engine.cache``)."""
         import keras
 
         with training.seeded_build(0):
