@@ -1,5 +1,8 @@
 """Training: one engine under every estimator.
 
+- ``run``: the engine's entry point: a ``TrainingSpec`` run on the compiled
+  loop or on ``keras.Model.fit`` (one eligibility rule, one seed, sample
+  weight and history policy); both estimator families call it.
 - ``training``: flat hyperparameters -> Keras optimizers, schedules, callbacks,
   losses; seeded builds.
 - ``keys``: what names a network, optimizer and loss, so that identical ones

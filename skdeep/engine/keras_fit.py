@@ -1,10 +1,11 @@
 """Training through ``keras.Model.fit``.
 
-Used where the compiled loop (``skdeep.engine.loop``) does not apply: user
-callbacks, networks from a user's build function, sparse X, and backends
-other than TensorFlow. Every epoch's shuffle comes from the fit's own seed
-and the epoch number (stateless), never from a global generator, so fits in
-threads are independent and reproducible.
+Used where the compiled loop does not apply (the rule is
+``skdeep.engine.run.uses_compiled_loop``): user callbacks, networks from a
+user's build function, sparse X, backends other than TensorFlow and JAX.
+Every epoch's shuffle comes from the fit's own seed and the epoch number
+(stateless), never from a global generator, so fits in threads are
+independent and reproducible.
 """
 
 import math

@@ -1,4 +1,4 @@
-"""The compiled whole-fit loop on the JAX backend (see ``skdeep.engine.loop``).
+"""The compiled whole-fit loop on the JAX backend (see ``skdeep.engine.loop_tf``).
 
 The same semantics as the TensorFlow loop, written functionally: weights,
 optimizer state and early-stopping state are carried through
@@ -158,7 +158,8 @@ class JaxTrainer:
             elif spec.verbose:
                 jax.debug.print("Epoch {e} - loss: {l}", e=epoch + 1, l=train_loss)
             wait = state["wait"] + 1
-            improved = (epoch == 0) | (current - tol < state["best"])
+            # EarlyStopping(min_delta=tol): lower than the best by more than tol
+            improved = (epoch == 0) | (current + tol < state["best"])
             best = jnp.where(improved, current, state["best"])
             wait = jnp.where(improved, 0, wait)
             stop = ~improved & (wait >= patience)
@@ -178,11 +179,21 @@ class JaxTrainer:
                 opt_vars[self._lr_index] = jnp.where(reduce, lr * decay, lr).astype(
                     lr.dtype)
                 p_wait = jnp.where(reduce, 0, p_wait)
+            # the rate after the epoch: the one the next step uses (as the
+            # optimizer of keras.Model.fit reports it)
+            if spec.schedule in ("exponential", "step", "cosine"):
+                opt_vars = list(opt_vars)
+                opt_vars[self._lr_index] = self._scheduled_lr(
+                    lr0, decay, opt_vars[self._iteration_index], (n + bs - 1) // bs,
+                    schedule_epochs).astype(opt_vars[self._lr_index].dtype)
+            rate = opt_vars[self._lr_index]
             return {"epoch": epoch + 1, "trainable": trainable, "other": other,
                     "opt_vars": opt_vars, "best": best, "wait": wait, "stop": stop,
                     "saved": saved, "p_best": p_best, "p_wait": p_wait,
                     "losses": state["losses"].at[epoch].set(train_loss),
-                    "val_losses": state["val_losses"].at[epoch].set(current)}
+                    "val_losses": state["val_losses"].at[epoch].set(current),
+                    "rates": state["rates"].at[epoch].set(
+                        jnp.asarray(rate, jnp.float32))}
 
         inf = jnp.float32(jnp.inf)
         state = {"epoch": jnp.int32(0), "trainable": trainable, "other": other,
@@ -191,7 +202,8 @@ class JaxTrainer:
                  "saved": (trainable, other) if spec.restore_best else (),
                  "p_best": inf, "p_wait": jnp.int32(0),
                  "losses": jnp.zeros(max_epochs, jnp.float32),
-                 "val_losses": jnp.zeros(max_epochs, jnp.float32)}
+                 "val_losses": jnp.zeros(max_epochs, jnp.float32),
+                 "rates": jnp.zeros(max_epochs, jnp.float32)}
         state = lax.while_loop(cond, body, state)
         trainable, other = state["trainable"], state["other"]
         if spec.restore_best:
@@ -199,7 +211,7 @@ class JaxTrainer:
             other = [saved if keep else now for saved, now, keep in zip(
                 state["saved"][1], other, self._restore, strict=True)]
         return (trainable, other, state["opt_vars"], state["epoch"],
-                state["losses"], state["val_losses"])
+                state["losses"], state["val_losses"], state["rates"])
 
     # -- Python side
     def run(self, model, data, validation, args):
@@ -224,7 +236,7 @@ class JaxTrainer:
             np.float32(args["tol"]), np.float32(args["learning_rate"]),
             np.float32(args["lr_decay"]), np.int32(args["schedule_epochs"]),
             history_size=_bucket(int(args["epochs"]), minimum=8))
-        trainable, other, opt_vars, epochs, losses, val_losses = out
+        trainable, other, opt_vars, epochs, losses, val_losses, rates = out
         for variable, value in zip(model.trainable_variables, trainable, strict=True):
             variable.assign(value)
         for variable, value in zip(model.non_trainable_variables, other, strict=True):
@@ -235,6 +247,7 @@ class JaxTrainer:
         history = {"loss": [float(v) for v in np.asarray(losses)[:epochs]]}
         if self.spec.validation:
             history["val_loss"] = [float(v) for v in np.asarray(val_losses)[:epochs]]
+        history["learning_rate"] = [float(v) for v in np.asarray(rates)[:epochs]]
         return history
 
 

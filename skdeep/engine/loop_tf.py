@@ -205,6 +205,8 @@ class _TFTrainer:
                                 element_shape=())
         val_losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True,
                                 element_shape=())
+        rates = tf.TensorArray(tf.float32, size=0, dynamic_size=True,
+                               element_shape=())
         inf = tf.constant(np.inf, tf.float32)
         best, wait, stop = inf, tf.constant(0), tf.constant(False)
         plateau_best, plateau_wait = inf, tf.constant(0)
@@ -235,10 +237,11 @@ class _TFTrainer:
             if spec.verbose:
                 tf.print("Epoch", epoch + 1, "- loss:", train_loss,
                          *(("- val_loss:", current) if spec.validation else ()))
-            # EarlyStopping: wait counts epochs without an improvement of tol.
+            # EarlyStopping(min_delta=tol): an improvement is a loss lower
+            # than the best by more than tol; wait counts epochs without one.
             # Written without tf.cond, which the single-threaded executor
             # cannot run (see _runs_inline).
-            improved = tf.logical_or(epoch == 0, current - tol < best)
+            improved = tf.logical_or(epoch == 0, current + tol < best)
             best = tf.where(improved, current, best)
             wait = tf.where(improved, 0, wait + 1)
             stop = tf.logical_and(tf.logical_not(improved), wait >= patience)
@@ -253,11 +256,17 @@ class _TFTrainer:
                 reduce = plateau_wait >= plateau_patience
                 self._lr.assign(tf.where(reduce, self._lr * decay, self._lr))
                 plateau_wait = tf.where(reduce, 0, plateau_wait)
+            # the rate after the epoch: the one the next step uses (as the
+            # optimizer of keras.Model.fit reports it)
+            if spec.schedule in ("exponential", "step", "cosine"):
+                self._lr.assign(self._scheduled_lr(lr0, decay, steps,
+                                                   schedule_epochs))
+            rates = rates.write(epoch, tf.cast(self._lr, tf.float32))
             epoch += 1
         if spec.restore_best:
             for weight, saved in zip(model.weights, self._best, strict=True):
                 weight.assign(saved)
-        return losses.stack(), val_losses.stack()
+        return losses.stack(), val_losses.stack(), rates.stack()
 
     # -- Python side
     def run(self, model, data, validation, args):
@@ -270,7 +279,7 @@ class _TFTrainer:
         if self._inline is None:
             self._inline = _runs_inline(self._fn)
         with _single_threaded(self._inline):
-            losses, val_losses = self._fn(
+            losses, val_losses, rates = self._fn(
                 X, y, sw, Xv, yv, swv, np.int64(args["seed"]),
                 np.int64(args["epoch_offset"]), np.int32(args["epochs"]),
                 np.int32(args["batch_size"]), np.int32(args["patience"]),
@@ -281,6 +290,7 @@ class _TFTrainer:
         history = {"loss": [float(v) for v in losses.numpy()]}
         if self.spec.validation:
             history["val_loss"] = [float(v) for v in val_losses.numpy()]
+        history["learning_rate"] = [float(v) for v in rates.numpy()]
         return history
 
 

@@ -10,10 +10,11 @@ TRAINING_DOC = """
     optimizer : {"adam", "sgd", "rmsprop", "adagrad", "adamw", "nadam"} or \
 keras optimizer, default="adam"
         The optimizer, by name or as a Keras optimizer class or instance. An
-        instance is copied at each fit, never trained in place.
+        instance is copied at each fit, never trained in place, and keeps all
+        its own settings, its learning rate included.
     learning_rate : float, default=1e-3
-        Initial learning rate (an instance passed as ``optimizer`` keeps its
-        own).
+        Initial learning rate of an optimizer given by name or class (an
+        instance passed as ``optimizer`` keeps its own).
     momentum : float, default=0.0
         Momentum of ``"sgd"`` and ``"rmsprop"``; ignored by the others.
     lr_schedule : {"constant", "exponential", "step", "cosine", "plateau"}, \
@@ -22,7 +23,11 @@ default="constant"
         ``lr_decay`` every epoch (smoothly, step by step), ``"step"`` every
         ``epochs // 4`` epochs; ``"cosine"`` decays it to 0 over ``epochs``;
         ``"plateau"`` multiplies it by ``lr_decay`` when the monitored loss
-        has not improved by ``tol`` for ``patience // 2`` epochs.
+        has not improved by ``tol`` for ``patience // 2`` epochs. A schedule
+        scales the optimizer's own initial rate: ``learning_rate``, or the
+        rate of an optimizer instance (one with a schedule of its own needs
+        ``"constant"``). The rate after each epoch is recorded in
+        ``history_["learning_rate"]``.
     lr_decay : float, default=0.5
         Factor of the ``"exponential"``, ``"step"`` and ``"plateau"``
         schedules, in (0, 1].
@@ -43,14 +48,17 @@ default="constant"
     patience : int, default=10
         Epochs without an improvement of ``tol`` before training stops.
     tol : float, default=1e-4
-        Smallest decrease of the monitored loss that counts as an
-        improvement.
+        An epoch improves on the best so far only when the monitored loss is
+        lower by more than ``tol`` (as Keras's ``EarlyStopping(min_delta=tol)``
+        and scikit-learn's MLP).
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the shuffling of every epoch, dropout and the
         validation split. The same integer gives identical predictions, in
         any process and in concurrent threads; a fit with an integer seed
-        changes no global random generator. ``None`` draws the fit's seed
-        from NumPy's global generator, as scikit-learn's estimators do.
+        changes no global random generator. A ``RandomState`` instance gives
+        the fit's seed from a copy: it is not advanced, so refits match.
+        ``None`` draws the fit's seed from NumPy's global generator, as
+        scikit-learn's estimators do.
     verbose : int, default=0
         ``> 0`` prints one line per epoch (loss, validation loss).
     warm_start : bool, default=False
@@ -92,8 +100,9 @@ ATTR_DOC = """
     model_ : keras.Model
         The trained network (compiled, with its optimizer's state).
     history_ : dict of str to list of float
-        Per-epoch ``loss`` (and ``val_loss``, metrics), over all calls of a
-        warm start or ``partial_fit``.
+        Per-epoch ``loss`` (and ``val_loss``, metrics; ``learning_rate``, the
+        rate after each epoch, when ``lr_schedule`` is not ``"constant"``),
+        over all calls of a warm start or ``partial_fit``.
     n_iter_ : int
         Epochs run, over all calls of a warm start or ``partial_fit``.
     n_features_in_ : int

@@ -5,11 +5,11 @@
 1. validate parameters and data, encode the target (classifier / regressor
    subclasses: ``_fit_target``, ``_transform_target``);
 2. ``_split``: hold out the early-stopping validation rows;
-3. ``_initialize_network``: build the network (``_build_keras_model``) under a
-   seeded build and compile it, or, for a warm start, check that the
-   architecture is unchanged and apply changed training settings;
-4. ``_train``: a whole fit in one compiled call (``skdeep.engine.loop``) for
-   skdeep's own networks, else ``keras.Model.fit`` (``skdeep.engine.keras_fit``);
+3. ``_build_network``: build the network (``_build_keras_model``) under a
+   seeded build, or, for a warm start, ``_check_architecture``;
+4. ``_training_spec``: the parameters as a ``skdeep.engine.run.TrainingSpec``;
+   the engine compiles the network and trains it (``skdeep.engine.run.fit``
+   decides between the compiled loop and ``keras.Model.fit``);
 5. ``_extra_phases``: further phases (fine-tuning), then ``history_``.
 
 A fit seeds nothing globally: every random draw comes from the fit's seed
@@ -26,12 +26,11 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight
 
 from skdeep import engine
 from skdeep._compat import HasMethods, Interval, StrOptions, validate_data
-from skdeep.engine import keras_fit, training
+from skdeep.engine import run, training
 from skdeep.engine.process import configure_process
 from skdeep.engine.routing import route_params
 from skdeep.exceptions import NotFittedError, SkdeepWarning
@@ -108,7 +107,7 @@ class BaseKerasEstimator(BaseEstimator):
 
     _skdeep_estimator = True  # searches, save and export recognise it
     # skdeep's own architectures set this: networks made by skdeep from
-    # Keras's own layers, trained by the compiled loop (``skdeep.engine.loop``)
+    # Keras's own layers, that may train on the compiled loop (``skdeep.engine.run``)
     _pool_networks = False
 
     _parameter_constraints: dict = {
@@ -283,34 +282,47 @@ class BaseKerasEstimator(BaseEstimator):
         sw = self._prepare_sample_weight(sample_weight, X, y)
         seed = self._random_seed()
         train, validation = self._split(X, y_enc, sw, seed, validate)
-        batch_size = min(self.batch_size, train[0].shape[0])
-        steps = math.ceil(train[0].shape[0] / batch_size)
-        if continuing:
-            model = self._continue_network(steps, partial=partial)
-        else:
-            model = self._initialize_network(seed, train[0], steps)
         offset = len(self.history_["loss"]) if continuing else 0
-        histories = [self._train(model, train, validation, epochs=epochs,
-                                 batch_size=batch_size, seed=seed,
-                                 epoch_offset=offset)]
+        if continuing:
+            model = self.model_
+            self._check_architecture()
+        else:
+            model = self._build_network(seed)
+        spec = self._training_spec(model, train, seed=seed, epochs=epochs,
+                                   epoch_offset=offset)
+        if continuing:
+            run.continue_network(model, spec, train, validation, partial=partial)
+        elif spec.compile_kwargs is not None:
+            run.compile_network(model, spec, train, validation)
+        data, val = self._loss_data(model, train, validation)  # as compiled
+        histories = [self._engine_fit(model, data, val, spec)]
         for prepare, phase_epochs, phase_lr in (
                 () if continuing else self._extra_phases()):
             prepare(model)  # e.g. unfreeze layers for fine-tuning
-            self._compile(model, steps, engine="keras", learning_rate=phase_lr,
-                          epochs=phase_epochs)
             offset += len(histories[-1]["loss"])
-            histories.append(self._train(model, train, validation,
-                                         epochs=phase_epochs, batch_size=batch_size,
-                                         seed=seed, epoch_offset=offset))
+            spec = self._training_spec(model, data, seed=seed, epochs=phase_epochs,
+                                       epoch_offset=offset, learning_rate=phase_lr)
+            spec.network_key = None  # trainable layers changed: keras.Model.fit
+            run.compile_network(model, spec, data, val, force_keras=True)
+            histories.append(self._engine_fit(model, data, val, spec))
         self.model_ = model
         _PREDICT_CALLS.pop(model, None)
-        self._record_history(histories, continuing)
+        self.history_ = run.record_history(
+            self.history_ if continuing else None, histories)
+        self.n_iter_ = len(self.history_.get("loss", ()))
         return self
+
+    def _engine_fit(self, model, data, validation, spec):
+        history, compiled = run.fit(model, data, validation, spec)
+        if compiled:  # predictions may share the loop's forward pass
+            self._network_key = spec.network_key
+        return history
 
     def _random_seed(self):
         """The fit's seed: from ``random_state`` (an int touches no global
-        generator; None draws from NumPy's, as scikit-learn does)."""
-        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        generator, a RandomState is not advanced; None draws from NumPy's, as
+        scikit-learn does)."""
+        return run.fit_seed(self.random_state)
 
     def _split(self, X, y, sample_weight, seed, validate):
         """``(train, validation)``, each ``(X, y, sample_weight or None)``.
@@ -343,13 +355,8 @@ class BaseKerasEstimator(BaseEstimator):
         sw_train, sw_val = parts[4:6] if sample_weight is not None else (None, None)
         return (parts[0], parts[2], sw_train), (parts[1], parts[3], sw_val)
 
-    def _uses_compiled_loop(self, X):
-        """Whether this fit may run as one compiled call (``skdeep.engine.loop``)."""
-        return (self._pool_networks and not self.callbacks and not sp.issparse(X)
-                and not self._routed_params())
-
-    def _initialize_network(self, seed, X, steps):
-        """Build and compile a new network for this fit."""
+    def _build_network(self, seed):
+        """Build a new network for this fit (compiled by the engine)."""
         import keras
 
         meta = self._meta()
@@ -363,26 +370,12 @@ class BaseKerasEstimator(BaseEstimator):
         self._check_output_shape(model)
         self._built_architecture = self._architecture_params()
         self._network_key = None
-        self._owns_compile = False
-        if model.compiled:  # a build function may compile the network itself
-            self._engine = "keras"
-            return model
-        self._engine = "keras"
-        if self._uses_compiled_loop(X):
-            self._network_key = engine.architecture_key(self, meta, X.shape[1:])
-            if self._network_key is not None:
-                self._engine = "loop"
-        self._compile(model, steps, engine=self._engine)
+        # a build function may compile the network itself: then it is theirs
+        self._owns_compile = not model.compiled
         return model
 
-    def _continue_network(self, steps, *, partial):
-        """The fitted network, with the current training settings applied.
-
-        A changed architecture parameter raises. ``fit`` with warm start
-        always gets a new optimizer from the current parameters (as
-        scikit-learn's MLP does); ``partial_fit`` keeps the optimizer's state
-        unless its settings changed.
-        """
+    def _check_architecture(self):
+        """Raise if an architecture parameter changed since the network was built."""
         now = self._architecture_params()
         changed = [k for k, v in now.items()
                    if not _same_value(v, self._built_architecture.get(k))]
@@ -395,48 +388,53 @@ class BaseKerasEstimator(BaseEstimator):
                 f"it was built. Set warm_start=False (or fit a clone) to build "
                 f"a new network with the new {name}."
             )
-        model = self.model_
-        if model.compiled and self._engine == "keras" and not self._owns_compile:
-            return model  # compiled by the user's build function: theirs
-        new = self._make_optimizer(steps, self._engine)
-        old = model.optimizer
-        new_config, old_config = new.get_config(), old.get_config()
-        if (partial and type(new) is type(old)
-                and isinstance(old_config.get("learning_rate"), float)
-                and {**new_config, "name": None, "learning_rate": None}
-                == {**old_config, "name": None, "learning_rate": None}):
-            old.learning_rate = new_config["learning_rate"]
-            return model
-        self._compile(model, steps, engine=self._engine)
-        return model
 
-    def _make_optimizer(self, steps, engine, learning_rate=None, epochs=None):
-        """A new optimizer from the parameters (with a Keras schedule object
-        on the ``keras`` engine; the compiled loop computes schedules itself)."""
-        learning_rate = self.learning_rate if learning_rate is None else learning_rate
-        if engine == "keras":
-            learning_rate = training.make_learning_rate(
-                learning_rate, self.lr_schedule, self.lr_decay,
-                steps_per_epoch=steps, epochs=epochs or self.epochs)
-        return training.make_optimizer(
-            self.optimizer, learning_rate, momentum=self.momentum,
-            kwargs=route_params(self._routed_params(), "optimizer"))
+    def _loss_data(self, model, train, validation):
+        """``(train, validation)`` with the target as the loss takes it."""
+        X, y, sw = train
+        data = (X, self._loss_target(y, model), sw)
+        if validation is not None:
+            Xv, yv, swv = validation
+            validation = (Xv, self._loss_target(yv, model), swv)
+        return data, validation
 
-    def _compile(self, model, steps, *, engine, learning_rate=None, epochs=None):
-        routed = self._routed_params()
-        kwargs = {
-            "optimizer": self._make_optimizer(steps, engine, learning_rate, epochs),
-            "loss": self._resolve_loss(model),
-            "metrics": getattr(self, "metrics", None),
-        }
-        if engine == "keras":
-            # user callbacks see every batch: one step per execution for them
-            kwargs["steps_per_execution"] = (
-                1 if self.callbacks else keras_fit.plan_execution(steps))
-        kwargs.update(route_params(routed, "compile"))
-        model.compile(**kwargs)
-        model.optimizer.build(model.trainable_variables)
-        self._owns_compile = True
+    def _training_spec(self, model, data, *, seed, epochs, epoch_offset,
+                       learning_rate=None):
+        """The :class:`~skdeep.engine.run.TrainingSpec` of one training call.
+
+        ``learning_rate`` overrides the parameter (a fine-tuning phase).
+        """
+        import copy
+
+        n = data[0].shape[0]
+        owns = self.__dict__.get("_owns_compile", True)
+        key = None
+        if self._pool_networks and owns:
+            key = self.__dict__.get("_network_key") or engine.architecture_key(
+                self, self._meta(), data[0].shape[1:])
+        compile_kwargs = None
+        if owns:
+            compile_kwargs = {"loss": self._resolve_loss(model),
+                              "metrics": getattr(self, "metrics", None)}
+            compile_kwargs.update(route_params(self._routed_params(), "compile"))
+        routed_fit = route_params(self._routed_params(), "fit")
+        schedule = self.lr_schedule
+        return run.TrainingSpec(
+            epochs=epochs, batch_size=min(self.batch_size, n), seed=seed,
+            epoch_offset=epoch_offset, restore_best=bool(self.early_stopping),
+            patience=self.patience, tol=self.tol, schedule=schedule,
+            lr_decay=self.lr_decay,
+            schedule_epochs=self.epochs if learning_rate is None else epochs,
+            callbacks=copy.deepcopy(list(self.callbacks or ())),
+            verbose=self.verbose, shuffle=routed_fit.pop("shuffle", True),
+            fit_kwargs=routed_fit, record_learning_rate=schedule != "constant",
+            network_key=key, make_template=self._make_template,
+            compile_kwargs=compile_kwargs,
+            optimizer=run.OptimizerSpec(
+                self.optimizer,
+                self.learning_rate if learning_rate is None else learning_rate,
+                momentum=self.momentum,
+                kwargs=route_params(self._routed_params(), "optimizer")))
 
     def _resolve_loss(self, model):
         loss = getattr(self, "loss", None)
@@ -446,54 +444,6 @@ class BaseKerasEstimator(BaseEstimator):
         if loss_kwargs:
             loss = training.make_loss(loss, loss_kwargs)
         return loss
-
-    def _train(self, model, train, validation, *, epochs, batch_size, seed,
-               epoch_offset):
-        """Train ``model``; returns the history of this call (dict of lists)."""
-        X, y, sw = train
-        y = self._loss_target(y, model)
-        val = None
-        if validation is not None:
-            Xv, yv, swv = validation
-            val = (Xv, self._loss_target(yv, model), swv)
-        if self._engine == "loop" and self._owns_compile:
-            ones = np.ones(X.shape[0], np.float32)
-            spec = engine.LoopSpec(
-                validation=val is not None,
-                restore_best=bool(self.early_stopping and val is not None),
-                schedule=self.lr_schedule, verbose=bool(self.verbose))
-            history = engine.train(
-                model, self._network_key, self._make_template,
-                (X, y, ones if sw is None else sw),
-                None if val is None else (val[0], val[1], np.ones(
-                    val[0].shape[0], np.float32) if val[2] is None else val[2]),
-                spec, {"seed": seed, "epoch_offset": epoch_offset, "epochs": epochs,
-                       "batch_size": batch_size, "patience": self.patience,
-                       "tol": self.tol, "learning_rate": self.learning_rate,
-                       "lr_decay": self.lr_decay, "schedule_epochs": self.epochs})
-            if history is not None:
-                return history
-            # optimizer or loss the loop does not take: train with Keras
-            self._engine = "keras"
-            self._compile(model, math.ceil(X.shape[0] / batch_size), engine="keras")
-        routed_fit = route_params(self._routed_params(), "fit")
-        shuffle = routed_fit.pop("shuffle", True)
-        callbacks = training.make_callbacks(
-            early_stopping=self.early_stopping, patience=self.patience,
-            tol=self.tol, lr_schedule=self.lr_schedule, lr_decay=self.lr_decay,
-            has_validation=val is not None, user_callbacks=self.callbacks)
-        return keras_fit.fit(
-            model, (X, y, sw), val, epochs=epochs, batch_size=batch_size, seed=seed,
-            epoch_offset=epoch_offset, callbacks=callbacks, verbose=self.verbose,
-            shuffle=shuffle, extra=routed_fit)
-
-    def _record_history(self, histories, continuing):
-        history = {k: list(v) for k, v in self.history_.items()} if continuing else {}
-        for part in histories:
-            for key, values in part.items():
-                history.setdefault(key, []).extend(float(v) for v in values)
-        self.history_ = history
-        self.n_iter_ = len(history.get("loss", ()))
 
     def _extra_phases(self):
         """Further training phases after the first: ``(prepare, epochs, lr)``.
@@ -547,7 +497,8 @@ class BaseKerasEstimator(BaseEstimator):
             )
 
     def _make_template(self):
-        """Another network like the fitted one (for ``skdeep.engine.loop``'s cache)."""
+        """Another network like the fitted one (for the compiled loop's cache,
+        ``skdeep.engine.cache``)."""
         with training.seeded_build(0):
             return self._build_keras_model(self._meta(), seed=0)
 

@@ -14,18 +14,17 @@ is on purpose, listed in the README's "Coming from scikeras" table:
 - networks of any class pickle, by reference to their class;
 - ``loss=None`` on a classifier picks the cross-entropy for the target.
 
-A network that skdeep compiles (the build function returns it uncompiled)
-from Keras's own layers, with no metrics or callbacks, trains as one compiled
-call (``skdeep.engine.loop``), on TensorFlow with the history ``keras.Model.fit``
-would give, and
-the fits of a search share one traced loop per network config.
+Training goes through the same engine as the ready-made estimators
+(``skdeep.engine.run``): a network that skdeep compiles (the build function
+returns it uncompiled) from Keras's own layers, with no metrics or callbacks,
+trains as one compiled call with the history ``keras.Model.fit`` would give,
+and the fits of a search share one traced loop per network config.
 
 The ready-made estimators (``MLPClassifier``, ...) use ``skdeep.estimators.base``
-instead: skdeep's defaults and its compiled training loop.
+instead: skdeep's defaults and flat hyperparameters.
 """
 
 import inspect
-import math
 import warnings
 from collections import defaultdict
 
@@ -34,12 +33,11 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_array
 
 from skdeep import engine
-from skdeep.engine import keras_fit, training
+from skdeep.engine import run, training
 from skdeep.engine.keras_objects import (
     PickledModel,
     check_X,
@@ -270,14 +268,10 @@ class BaseWrapper(BaseEstimator):
 
     # ------------------------------------------------------------ network
     def _random_seed(self):
-        """The seed of a fit, from ``random_state`` (a RandomState is copied,
-        never advanced; None draws from NumPy's generator, as scikit-learn does)."""
-        state = self.random_state
-        if isinstance(state, np.random.RandomState):
-            copy = np.random.RandomState()
-            copy.set_state(state.get_state())
-            return int(copy.randint(0, 2**31 - 1))
-        return int(check_random_state(state).randint(0, 2**31 - 1))
+        """The seed of a fit (``skdeep.engine.run.fit_seed``: a RandomState is
+        read from a copy, never advanced; None draws from NumPy's generator,
+        as scikit-learn does)."""
+        return run.fit_seed(self.random_state)
 
     def _check_model_param(self):
         """The function that builds the network."""
@@ -514,89 +508,34 @@ class BaseWrapper(BaseEstimator):
         args.pop("sample_weight", None)
         verbose = args.pop("verbose", self.verbose)
         shuffle = args.pop("shuffle", True)
-        batch_size = min(batch_size, n_rows(X))
-        history = None
-        if shuffle and not {k for k in args if k != "validation_batch_size"}:
-            history = self._fit_compiled(X, y, sample_weight, validation, params,
-                                         epochs=epochs,
-                                         initial_epoch=initial_epoch,
-                                         batch_size=batch_size, verbose=verbose)
-        if history is None:
-            self._plan_execution(math.ceil(n_rows(X) / batch_size), params)
-            history = keras_fit.fit(
-                self.model_, (X, y, sample_weight), validation,
-                epochs=initial_epoch + epochs, batch_size=batch_size,
-                seed=self._seed, epoch_offset=initial_epoch,
-                callbacks=self._fit_callbacks, verbose=verbose, shuffle=bool(shuffle),
-                extra={"initial_epoch": initial_epoch, **args})
-        if not warm_start or "history_" not in self.__dict__ or initial_epoch == 0:
-            self.history_ = defaultdict(list)
-        for key, values in history.items():
-            self.history_[metric_name(key)] += [float(v) for v in values]
-
-    def _fit_compiled(self, X, y, sw, validation, params, *, epochs, initial_epoch,
-                      batch_size, verbose):
-        """The fit as one compiled call (``skdeep.engine.loop``), or None.
-
-        For networks skdeep compiled from Keras's own layers, loss and
-        optimizer, with no metrics and no callbacks: the history is the one
-        ``keras.Model.fit`` would give (same shuffles, same steps), without
-        its per-epoch Python, and networks of the same config share one
-        traced loop across the fits of a search.
-        """
         model = self.model_
-        plain = (isinstance(X, np.ndarray) and isinstance(y, np.ndarray)
-                 and (validation is None or isinstance(validation[0], np.ndarray)))
-        if (not plain or not self.__dict__.get("_owns_compile") or self._fit_callbacks
-                or params.get("metrics") is not None or params.get("run_eagerly")
-                or route_params(params, "compile") or route_params(params, "metrics")
-                or any(params.get(k) is not None for k in ("loss_weights",
-                                                           "weighted_metrics"))):
-            return None
-        key = engine.network_key(model, X.shape[1:])
-        if key is None:
-            return None
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-
-        def weights(n, given):
-            return np.ones(n, np.float32) if given is None else given.astype(np.float32)
-
-        data = (X.astype(np.float32, copy=False), y, weights(len(X), sw))
-        val = None if validation is None else (
-            validation[0].astype(np.float32, copy=False), validation[1],
-            weights(len(validation[0]), validation[2]))
-        spec = engine.LoopSpec(validation=val is not None, restore_best=False,
-                              schedule="constant", verbose=bool(verbose))
-        history = engine.train(model, key, self._make_template, data, val, spec, {
-            "seed": self._seed, "epoch_offset": initial_epoch, "epochs": epochs,
-            "batch_size": batch_size, "patience": epochs + 1, "tol": 0.0,
-            "learning_rate": float(model.optimizer.learning_rate), "lr_decay": 1.0,
-            "schedule_epochs": epochs})
-        if history is not None:
-            self._network_key = key
-        return history
+        compile_kwargs = None
+        if self.__dict__.get("_owns_compile"):  # what skdeep compiled it with
+            compile_kwargs = {k: params[k] for k in self._compile_kwargs
+                              if k in params}
+            compile_kwargs.update(route_params(params, "compile"))
+        spec = run.TrainingSpec(
+            epochs=epochs, batch_size=min(batch_size, n_rows(X)), seed=self._seed,
+            epoch_offset=initial_epoch, callbacks=self._fit_callbacks,
+            verbose=verbose, shuffle=shuffle, fit_kwargs=args,
+            network_key=(engine.network_key(model, X.shape[1:])
+                         if isinstance(X, np.ndarray) else None),
+            make_template=self._make_template, compile_kwargs=compile_kwargs)
+        history, compiled = run.fit(model, (X, y, sample_weight), validation, spec)
+        if compiled:  # predictions may share the loop's forward pass
+            self._network_key = spec.network_key
+        fresh = (not warm_start or "history_" not in self.__dict__
+                 or initial_epoch == 0)
+        self.history_ = defaultdict(list, run.record_history(
+            None if fresh else self.history_, [history], rename=metric_name))
 
     def _make_template(self):
-        """Another network like the fitted one (for ``skdeep.engine.loop``'s cache)."""
+        """Another network like the fitted one (for the compiled loop's cache,
+        ``skdeep.engine.cache``)."""
         import keras
 
         with training.seeded_build(0):
             return keras.models.clone_model(self.model_)
-
-    def _plan_execution(self, steps, params):
-        """Several batches per compiled call when skdeep compiled the network
-        and no callback needs to see every batch (Keras's per-call overhead
-        dominates small networks); the user's own compile is left alone."""
-        model = self.model_
-        if (not self.__dict__.get("_owns_compile") or self._fit_callbacks
-                or "steps_per_execution" in route_params(params, "compile")):
-            return
-        planned = keras_fit.plan_execution(steps)
-        if model.steps_per_execution != planned:
-            model.steps_per_execution = planned
-            model.train_function = model.test_function = None
-            model.predict_function = None
 
     # --------------------------------------------------------- predicting
     def _predict_raw(self, X, **kwargs):
