@@ -122,7 +122,9 @@ def test_clear_cache_empties_the_cache_and_fits_still_match(blobs):
     first = MLPClassifier(**FAST, random_state=0).fit(X, y).predict_proba(X)
     assert skdeep.cache_info()["trainers"] >= 1
     skdeep.clear_cache()
-    assert skdeep.cache_info() == {"trainers": 0, "bytes": 0, "forward_functions": 0}
+    assert skdeep.cache_info() == {
+        "networks": 0, "bytes": 0, "trainers": 0, "trainer_bytes": 0,
+        "forward_functions": 0, "forward_bytes": 0}
     again = MLPClassifier(**FAST, random_state=0).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(first, again)
 
@@ -248,11 +250,9 @@ def test_a_fit_leaves_tensorflows_executor_and_thread_pools_alone(blobs):
 def _executors_used():
     # which executor the cached loops run on: from outside, the two differ
     # only in the last bits of a fit, so the cache is asked
-    from skdeep.engine import cache as _loop
+    from skdeep.engine import cache
 
-    trainers = [t for free in _loop._CACHE._trainers.values() for t in free]
-    forwards = list(_loop._CACHE._forwards.values())
-    return {item._inline for item in trainers + forwards}
+    return {item._inline for item in cache._CACHE._items()}
 
 
 def test_the_inline_executor_can_be_turned_off_and_fits_stay_close(monkeypatch, blobs):
@@ -272,3 +272,4 @@ def test_the_inline_executor_can_be_turned_off_and_fits_stay_close(monkeypatch, 
     skdeep.clear_cache()
     with pytest.raises(ValueError, match="SKDEEP_EXECUTOR='threads' is not"):
         MLPClassifier(**FAST, random_state=0).fit(X, y)
+

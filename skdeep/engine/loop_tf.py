@@ -6,14 +6,11 @@ See ``skdeep.engine.cache`` for how traced loops are shared between fits.
 
 import math
 import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-# Trainers kept per process, and their total size: templates of the networks
-# of a search are small; a large network is traced again rather than kept.
-MAX_TRAINERS = 16
-MAX_BYTES = 256 * 2**20
 # Validation rows evaluated per step of the in-graph validation loop.
 _VAL_CHUNK = 4096
 
@@ -285,12 +282,19 @@ class _TFTrainer:
 
 
 class _Forward:
-    """A stateless forward pass traced once per architecture."""
+    """A stateless forward pass traced once per architecture.
+
+    Every call runs the same traced graph (one concrete function, the
+    weights fed in), so a row's output never depends on which call it came
+    in. The concrete function is called directly: the polymorphic function's
+    argument binding cost more than the network on small inputs.
+    """
 
     def __init__(self, template):
         import tensorflow as tf
 
         self.model = template
+        self.nbytes = _nbytes(template.variables)
         kinds = [v.trainable for v in template.variables]
         self._trainable = [i for i, t in enumerate(kinds) if t]
         self._other = [i for i, t in enumerate(kinds) if not t]
@@ -302,12 +306,24 @@ class _Forward:
 
         self._fn = tf.function(call, input_signature=[
             [specs[i] for i in self._trainable], [specs[i] for i in self._other], x])
-        self._inline = None
+        self._lock = threading.Lock()
+        self._inline = None  # known once traced: see _runs_inline
+        self._concrete = None
+
+    def _traced(self):
+        if self._concrete is None:
+            with self._lock:
+                if self._concrete is None:
+                    inline = _runs_inline(self._fn)
+                    with _single_threaded(inline):
+                        concrete = self._fn.get_concrete_function()
+                    self._inline = inline
+                    self._concrete = concrete
+        return self._concrete
 
     def __call__(self, model, X):
-        if self._inline is None:
-            self._inline = _runs_inline(self._fn)
+        concrete = self._traced()
         values = [v.value for v in model.variables]
         with _single_threaded(self._inline):
-            return self._fn([values[i] for i in self._trainable],
+            return concrete([values[i] for i in self._trainable],
                             [values[i] for i in self._other], X)

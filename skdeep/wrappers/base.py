@@ -40,6 +40,7 @@ from sklearn.utils.validation import _check_sample_weight, check_array
 
 from skdeep import engine
 from skdeep.engine import keras_fit, training
+from skdeep.engine.forward_pass import PREDICT_CHUNK
 from skdeep.engine.keras_objects import (
     PickledModel,
     check_X,
@@ -619,15 +620,24 @@ class BaseWrapper(BaseEstimator):
         key = self.__dict__.get("_network_key")
         if key is not None and not args["callbacks"] and (
                 set(args) <= {"batch_size", "verbose", "callbacks"}):
-            # a network trained by the compiled loop: the shared forward pass
-            # of its config, instead of tracing a predict function of its own
-            forward = engine.forward(key, self._make_template)
-            chunk = args.get("batch_size") or 8192
-            parts = [np.asarray(forward(self.model_, _dense(X[i:i + chunk])))
-                     for i in range(0, n_rows(X), chunk)]
-            return np.concatenate(parts)
+            # a network trained by the compiled loop: the engine's padded
+            # forward pass, on the shared traced function of its config
+            return engine.predict(self.model_, X if sp.issparse(X) else _dense(X),
+                                  key=key, make_template=self._make_template,
+                                  chunk=args.get("batch_size") or PREDICT_CHUNK)
         if sp.issparse(X):
             X = np.asarray(X.toarray())
+        n = n_rows(X)
+        if (isinstance(X, np.ndarray) and X.dtype.kind in "biuf" and n
+                and not args["callbacks"]):
+            # Keras's predict, every batch full (padded with zero rows): a
+            # row's output does not depend on the rows that came with it
+            import keras
+
+            padded = -n % (args.get("batch_size") or 32)
+            X = np.concatenate([X, np.zeros((padded, *X.shape[1:]), X.dtype)])
+            return keras.tree.map_structure(lambda out: out[:n],
+                                            self.model_.predict(X, **args))
         return self.model_.predict(X, **args)
 
     def predict(self, X, **kwargs):
