@@ -26,10 +26,15 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight
 
 from skdeep import engine
-from skdeep._compat import HasMethods, Interval, StrOptions, validate_data
+from skdeep._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    check_sample_weight,
+    validate_data,
+)
 from skdeep.engine import keras_fit, training
 from skdeep.engine.forward_pass import PREDICT_CHUNK
 from skdeep.engine.process import configure_process
@@ -185,7 +190,7 @@ class BaseKerasEstimator(BaseEstimator):
         """
         if sample_weight is None and getattr(self, "class_weight", None) is None:
             return None
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sw = check_sample_weight(sample_weight, X, dtype=np.float64)
         sw = sw * self._class_sample_weight(y_raw)
         total = sw.sum()
         if not np.isfinite(total) or total <= 0:

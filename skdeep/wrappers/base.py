@@ -36,9 +36,10 @@ from sklearn.base import BaseEstimator
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_array
+from sklearn.utils.validation import check_array
 
 from skdeep import engine
+from skdeep._compat import check_sample_weight
 from skdeep.engine import keras_fit, training
 from skdeep.engine.forward_pass import PREDICT_CHUNK
 from skdeep.engine.keras_objects import (
@@ -452,7 +453,7 @@ class BaseWrapper(BaseEstimator):
             X, y = self._initialize(X, y)
         self._ensure_compiled_model()
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X if not isinstance(
+            sample_weight = check_sample_weight(sample_weight, X if not isinstance(
                 X, (dict, list, tuple)) else np.empty(n_rows(X)),
                 dtype=float_dtype())
             if not np.any(sample_weight):
@@ -655,7 +656,7 @@ class BaseWrapper(BaseEstimator):
         """The estimator's ``scorer`` on ``(X, y)`` (``score__`` params go to it)."""
         _, y = self._validate_data(X=None, y=y)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, y,
+            sample_weight = check_sample_weight(sample_weight, y,
                                                  dtype=float_dtype())
             keep = sample_weight != 0
             X, y, sample_weight = take(X, keep), y[keep], sample_weight[keep]
