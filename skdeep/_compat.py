@@ -1,25 +1,67 @@
-"""Version shims for scikit-learn and Keras.
+"""Version shims and private APIs of scikit-learn, Keras and TensorFlow.
 
-Every shim says when it can go. Import private API only here, never elsewhere.
+Every shim says when it can go. Import private API only here, never elsewhere
+(``tests/test_compat.py`` checks): when a dependency moves one, this is the
+one file to change. Keras, TensorFlow and skl2onnx are imported only inside
+the functions that need them, so importing skdeep stays cheap.
 """
 
-# scikit-learn keeps its parameter-validation helpers in a private module; the
-# scikit-learn-contrib projects import them from there too. Remove when they
-# become public (not yet planned as of scikit-learn 1.9).
+# scikit-learn 1.9 keeps these helpers private (the parameter-validation
+# ones, which the scikit-learn-contrib projects import from there too;
+# ``_safe_indexing``, which its cross-validation uses on X, y and fit
+# parameters; the feature and sample-weight checks its own estimators use).
+# Remove each when scikit-learn makes it public (none is planned as of 1.9).
+from sklearn.utils import _safe_indexing as safe_indexing
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
     StrOptions,
     validate_parameter_constraints,
 )
+from sklearn.utils.validation import _check_feature_names as check_feature_names
+from sklearn.utils.validation import _check_n_features as check_n_features
+from sklearn.utils.validation import _check_sample_weight as check_sample_weight
 
-# ``validate_data`` became a public function in scikit-learn 1.6, our minimum.
+# ``validate_data`` became a public function in scikit-learn 1.6, our minimum:
+# imported from here so that a future move changes one file.
 from sklearn.utils.validation import validate_data
 
 __all__ = [
     "HasMethods",
     "Interval",
     "StrOptions",
+    "check_feature_names",
+    "check_n_features",
+    "check_sample_weight",
+    "load_model_from_fileobj",
+    "safe_indexing",
+    "save_model_to_fileobj",
+    "sklearn_converters",
     "validate_data",
     "validate_parameter_constraints",
 ]
+
+
+# Keras (3.15) saves to and loads from a file object only through private
+# functions of ``keras.src.saving.saving_lib``: the public ``keras.saving``
+# functions take paths. Pickling a network goes through them (no temporary
+# file). Remove when ``keras.saving.save_model`` / ``load_model`` accept file
+# objects.
+def save_model_to_fileobj(model, fileobj, weights_format="h5"):
+    from keras.src.saving import saving_lib
+
+    saving_lib._save_model_to_fileobj(model, fileobj, weights_format)
+
+
+def load_model_from_fileobj(fileobj, **kwargs):
+    from keras.src.saving import saving_lib
+
+    return saving_lib._load_model_from_fileobj(fileobj, **kwargs)
+
+
+# skl2onnx (1.19) keeps its table of scikit-learn converters in a private
+# module. Remove when it offers a public lookup by estimator class.
+def sklearn_converters():
+    from skl2onnx._supported_operators import sklearn_operator_name_map
+
+    return sklearn_operator_name_map

@@ -101,3 +101,50 @@ def test_public_import_paths_of_0_1_0_still_work():
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["True", "True"]
+
+
+def _private_uses(source):
+    """Imports of private modules or names of scikit-learn, Keras, TensorFlow
+    or skl2onnx, and reads of TensorFlow's ``_functions``, in ``source``."""
+    import ast
+
+    deps = ("sklearn", "keras", "tensorflow", "skl2onnx")
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            modules = [node.module]
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.Import):
+            modules, names = [alias.name for alias in node.names], []
+        elif isinstance(node, ast.Attribute) and node.attr == "_functions":
+            found.append(f"line {node.lineno}: ._functions")
+            continue
+        else:
+            continue
+        for module in modules:
+            parts = module.split(".")
+            if parts[0] in deps and (
+                    any(p.startswith("_") for p in parts)
+                    or module.startswith(("keras.src", "tensorflow.python"))
+                    or any(n.startswith("_") for n in names)):
+                found.append(f"line {node.lineno}: {module} {names}")
+    return found
+
+
+def test_the_private_api_check_finds_what_it_looks_for():
+    assert _private_uses("from keras.src.saving import saving_lib")
+    assert _private_uses("from sklearn.utils.validation import (\n"
+                         "    check_array, _check_sample_weight)")
+    assert _private_uses("import tensorflow.python.eager.context")
+    assert _private_uses("ops = graph._functions.values()")
+    assert not _private_uses("from sklearn.utils.validation import check_array")
+
+
+def test_private_apis_of_dependencies_are_used_only_in_compat():
+    # skdeep/_compat.py holds every private import and attribute of
+    # scikit-learn, Keras and TensorFlow, each with a note on when it can go
+    root = Path(skdeep.__file__).parent
+    found = {str(path.relative_to(root)): uses
+             for path in sorted(root.rglob("*.py")) if path.name != "_compat.py"
+             for uses in [_private_uses(path.read_text())] if uses}
+    assert not found, found

@@ -122,7 +122,9 @@ def test_clear_cache_empties_the_cache_and_fits_still_match(blobs):
     first = MLPClassifier(**FAST, random_state=0).fit(X, y).predict_proba(X)
     assert skdeep.cache_info()["trainers"] >= 1
     skdeep.clear_cache()
-    assert skdeep.cache_info() == {"trainers": 0, "bytes": 0, "forward_functions": 0}
+    assert skdeep.cache_info() == {
+        "networks": 0, "bytes": 0, "trainers": 0, "trainer_bytes": 0,
+        "forward_functions": 0, "forward_bytes": 0}
     again = MLPClassifier(**FAST, random_state=0).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(first, again)
 
@@ -248,11 +250,9 @@ def test_a_fit_leaves_tensorflows_executor_and_thread_pools_alone(blobs):
 def _executors_used():
     # which executor the cached loops run on: from outside, the two differ
     # only in the last bits of a fit, so the cache is asked
-    from skdeep.engine import cache as _loop
+    from skdeep.engine import cache
 
-    trainers = [t for free in _loop._CACHE._trainers.values() for t in free]
-    forwards = list(_loop._CACHE._forwards.values())
-    return {item._inline for item in trainers + forwards}
+    return {item._inline for item in cache._CACHE._items()}
 
 
 def test_the_inline_executor_can_be_turned_off_and_fits_stay_close(monkeypatch, blobs):
@@ -272,3 +272,43 @@ def test_the_inline_executor_can_be_turned_off_and_fits_stay_close(monkeypatch, 
     skdeep.clear_cache()
     with pytest.raises(ValueError, match="SKDEEP_EXECUTOR='threads' is not"):
         MLPClassifier(**FAST, random_state=0).fit(X, y)
+
+
+def test_a_graph_with_an_op_the_inline_guard_does_not_know_runs_on_the_default_executor(
+        monkeypatch, blobs):
+    # as a future TensorFlow op would: the MLP's activation is taken out of
+    # the ops the single-threaded executor is known to run
+    from skdeep.engine import loop_tf
+
+    X, y = blobs
+    skdeep.clear_cache()
+    inline = MLPClassifier(**FAST, random_state=0).fit(X, y)
+    inline.predict_proba(X)
+    assert _executors_used() == {True}
+    monkeypatch.setattr(loop_tf, "INLINE_OPS", loop_tf.INLINE_OPS - {"Relu"})
+    skdeep.clear_cache()
+    est = MLPClassifier(**FAST, random_state=0).fit(X, y)
+    proba = est.predict_proba(X)
+    assert _executors_used() == {False}
+    np.testing.assert_allclose(est.history_["loss"], inline.history_["loss"],
+                               rtol=1e-5)
+    np.testing.assert_allclose(proba, inline.predict_proba(X), rtol=1e-5)
+
+
+def test_the_inline_guard_allows_only_graphs_of_known_ops():
+    import tensorflow as tf
+
+    from skdeep.engine.loop_tf import _runs_inline
+
+    spec = [tf.TensorSpec((None,), tf.float32)]
+    known = tf.function(lambda x: tf.nn.relu(x) * 2.0, input_signature=spec)
+    unknown = tf.function(tf.math.bessel_i0e, input_signature=spec)  # BesselI0e
+
+    def nested(x):  # a conditional, inside a while loop's body
+        for _ in tf.range(2):
+            x = tf.cond(tf.reduce_sum(x) > 0, lambda x=x: x - 1.0, lambda x=x: x + 1.0)
+        return x
+
+    assert _runs_inline(known)
+    assert not _runs_inline(unknown)
+    assert not _runs_inline(tf.function(nested, input_signature=spec))

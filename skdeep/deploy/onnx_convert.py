@@ -8,6 +8,8 @@ import warnings
 
 import numpy as np
 
+from skdeep._compat import sklearn_converters
+
 # skl2onnx and Keras's tf2onnx both support these opsets; 17 is the default.
 _DEFAULT_OPSET = 17
 _MIN_OPSET, _MAX_OPSET = 13, 18
@@ -557,14 +559,12 @@ def _convert(steps, network, opset):
 
 def _check_convertible(name, step):
     """Name the step skl2onnx has no converter for, before it fails obscurely."""
-    from skl2onnx._supported_operators import sklearn_operator_name_map
-
     from skdeep.preprocessing import TabularCleaner
 
     for sub in _walk([(name, step)]):
         if isinstance(sub, TabularCleaner) or sub in ("passthrough", "drop"):
             continue
-        if type(sub) not in sklearn_operator_name_map:
+        if type(sub) not in sklearn_converters():
             raise _UnsupportedStep(
                 f"export_onnx cannot convert the pipeline step {name!r} "
                 f"({type(sub).__name__}): skl2onnx has no converter for it. "

@@ -10,6 +10,7 @@
 - ``loop_tf`` / ``loop_jax``: the compiled whole-fit loop and the stateless
   forward pass, per backend.
 - ``cache``: the bounded cache of traced loops and forward passes.
+- ``forward_pass``: the one padded forward pass of fitted networks (``predict``).
 - ``keras_fit``: ``keras.Model.fit`` for what the compiled loop does not run.
 - ``routing``, ``keras_objects``, ``process``: scikeras-style parameter
   routing, Keras object helpers, process configuration.
@@ -19,8 +20,9 @@ Nothing here knows scikit-learn's estimator API: the estimators
 """
 
 from skdeep.engine.cache import cache_info, clear_cache, forward, train
-from skdeep.engine.keys import architecture_key, network_key
+from skdeep.engine.forward_pass import predict
+from skdeep.engine.keys import architecture_key, network_key, weights_key
 from skdeep.engine.loop_tf import LoopSpec
 
 __all__ = ["LoopSpec", "architecture_key", "cache_info", "clear_cache", "forward",
-           "network_key", "train"]
+           "network_key", "predict", "train", "weights_key"]

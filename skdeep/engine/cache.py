@@ -16,91 +16,109 @@ traced loop. A fit of an identical network (same architecture, optimizer,
 loss; seeds, learning rate, batch size and data size may differ; a user's
 network is named by its Keras config, :func:`network_key`) checks a
 trainer out, copies its fresh network's weights and optimizer state in, runs,
-and copies the result back out. The estimator's own network is never held by
-the cache, so it is freed as soon as the estimator is; the cache holds only
-templates, bounded in count and bytes, and :func:`clear_cache` empties it.
+and copies the result back out. Two networks whose variables differ in any
+shape or dtype never share (:func:`skdeep.engine.keys.weights_key` is part of
+every key). The estimator's own network is never held by the cache, so it is
+freed as soon as the estimator is.
 
 Prediction uses the same cache: one stateless forward function per
-architecture, fed with the estimator's own weights, instead of tracing a new
-predict function for every fitted network.
+architecture (a *forward pass*, with a template of its own), fed with the
+estimator's own weights, instead of tracing a new predict function for every
+fitted network (see ``skdeep.engine.forward_pass``).
+
+The cache holds only templates: trainers and forward passes together, at
+most :data:`MAX_NETWORKS` networks and :data:`MAX_BYTES` bytes of variables,
+the least recently used dropped first. :func:`clear_cache` empties it, and
+with ``SKDEEP_REUSE_NETWORKS=0`` it keeps nothing.
 """
 
 
 import threading
 from collections import OrderedDict
 
-from skdeep.engine.keys import _loss_key, _optimizer_key
-from skdeep.engine.loop_tf import (
-    MAX_BYTES,
-    MAX_TRAINERS,
-    _Forward,
-    _reuse_enabled,
-    _TFTrainer,
-)
+from skdeep.engine.keys import _loss_key, _optimizer_key, weights_key
+from skdeep.engine.loop_tf import _Forward, _reuse_enabled, _TFTrainer
 
-__all__ = ["cache_info", "clear_cache", "forward", "train"]
+__all__ = ["MAX_BYTES", "MAX_NETWORKS", "cache_info", "clear_cache", "forward",
+           "train"]
+
+# Networks (templates of trainers and of forward passes together) kept per
+# process, and their total size: templates of the networks of a search are
+# small; a large network is traced again rather than kept.
+MAX_NETWORKS = 16
+MAX_BYTES = 256 * 2**20
 
 
 class _Cache:
-    """Free trainers by key (least recently used first) and forward passes."""
+    """Free trainers and forward passes by key, least recently used first.
+
+    One bound for both: an entry is ``(kind, key) -> list of items``, each
+    item a template network (its ``nbytes`` counted). A trainer is checked
+    out by one fit at a time; a forward pass is stateless and shared.
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._trainers = OrderedDict()  # key -> list of free _TFTrainer
-        self._forwards = OrderedDict()  # model key -> _Forward
+        self._entries = OrderedDict()  # (kind, key) -> list of items
 
     def checkout(self, key):
         with self._lock:
-            free = self._trainers.get(key)
+            free = self._entries.get(("trainer", key))
             if not free:
                 return None
             trainer = free.pop()
             if not free:
-                del self._trainers[key]
+                del self._entries[("trainer", key)]
             return trainer
 
     def checkin(self, key, trainer):
         with self._lock:
-            self._trainers.setdefault(key, []).append(trainer)
-            self._trainers.move_to_end(key)
+            self._entries.setdefault(("trainer", key), []).append(trainer)
+            self._entries.move_to_end(("trainer", key))
             self._evict()
 
-    def _evict(self):
-        def total():
-            return sum(t.nbytes for free in self._trainers.values() for t in free)
+    def _items(self, kind=None):
+        return [item for (k, _), items in self._entries.items()
+                if kind is None or k == kind for item in items]
 
-        while self._trainers and (
-            sum(len(v) for v in self._trainers.values()) > MAX_TRAINERS
-            or total() > MAX_BYTES
-        ):
-            oldest = next(iter(self._trainers))
-            self._trainers[oldest].pop(0)
-            if not self._trainers[oldest]:
-                del self._trainers[oldest]
+    def _evict(self):
+        while self._entries and (
+                len(self._items()) > MAX_NETWORKS
+                or sum(item.nbytes for item in self._items()) > MAX_BYTES):
+            oldest = next(iter(self._entries))
+            self._entries[oldest].pop(0)
+            if not self._entries[oldest]:
+                del self._entries[oldest]
 
     def forward(self, key, make):
         with self._lock:
-            fwd = self._forwards.get(key)
-            if fwd is not None:
-                self._forwards.move_to_end(key)
-                return fwd
+            found = self._entries.get(("forward", key))
+            if found:
+                self._entries.move_to_end(("forward", key))
+                return found[0]
         fwd = make()
+        if fwd is None:
+            return None
         with self._lock:
-            self._forwards[key] = fwd
-            while len(self._forwards) > 4 * MAX_TRAINERS:
-                self._forwards.popitem(last=False)
+            self._entries[("forward", key)] = [fwd]
+            self._entries.move_to_end(("forward", key))
+            self._evict()
         return fwd
 
     def clear(self):
         with self._lock:
-            self._trainers.clear()
-            self._forwards.clear()
+            self._entries.clear()
 
     def info(self):
         with self._lock:
-            free = [t for v in self._trainers.values() for t in v]
-            return {"trainers": len(free), "bytes": sum(t.nbytes for t in free),
-                    "forward_functions": len(self._forwards)}
+            trainers, forwards = self._items("trainer"), self._items("forward")
+            trainer_bytes = sum(t.nbytes for t in trainers)
+            forward_bytes = sum(f.nbytes for f in forwards)
+            return {"networks": len(trainers) + len(forwards),
+                    "bytes": trainer_bytes + forward_bytes,
+                    "trainers": len(trainers), "trainer_bytes": trainer_bytes,
+                    "forward_functions": len(forwards),
+                    "forward_bytes": forward_bytes}
 
 
 _CACHE = _Cache()
@@ -110,10 +128,13 @@ def clear_cache():
     """Drop skdeep's cached training loops and prediction functions.
 
     skdeep keeps the traced training loop of each network architecture it has
-    trained (and a private copy of that network) so that later fits of the
-    same architecture, as in a search, skip ~0.5 s of tracing. The cache is
-    bounded (16 networks, 256 MB); fitted estimators never depend on it. Call
-    this to give its memory back at once.
+    trained, and the traced forward pass of each it has predicted with, each
+    with a private copy of its network, so that later fits and predictions of
+    the same architecture, as in a search, skip ~0.5 s of tracing. The cache
+    is bounded: 16 networks (training loops and forward passes together) and
+    256 MB of their variables; fitted estimators never depend on it. Call
+    this to give its memory back at once. ``SKDEEP_REUSE_NETWORKS=0`` turns
+    the cache off.
     """
     _CACHE.clear()
 
@@ -121,9 +142,12 @@ def clear_cache():
 def cache_info():
     """What skdeep's cache of compiled loops holds, as a dict.
 
-    ``trainers``: cached training loops (one per architecture and training
-    setup, each with a private copy of its network); ``bytes``: the memory of
-    their variables; ``forward_functions``: cached prediction functions.
+    ``networks`` and ``bytes``: the private copies of networks it holds, and
+    the memory of their variables (and optimizer state), all told: what the
+    bound of :func:`clear_cache` applies to. Of these, ``trainers`` and
+    ``trainer_bytes`` are cached training loops (one per architecture and
+    training setup), ``forward_functions`` and ``forward_bytes`` cached
+    prediction functions (one per architecture).
     """
     return _CACHE.info()
 
@@ -147,31 +171,51 @@ def train(model, arch, make_template, data, validation, spec, args):
     if arch is None or opt_key is None or loss_key is None:
         return None
     X, y, _ = data
-    key = (arch, opt_key, loss_key, spec, X.shape[1:], y.shape[1:], str(y.dtype))
+    weights = weights_key(model)
+    key = (arch, weights, opt_key, loss_key, spec, X.shape[1:], y.shape[1:],
+           str(y.dtype))
     if backend == "jax":  # XLA compiles for one batch shape
         key += (int(args["batch_size"]),)
     reuse = _reuse_enabled()
     trainer = _CACHE.checkout(key) if reuse else None
-    if trainer is None and backend == "jax":
-        from skdeep.engine.loop_jax import JaxTrainer
+    if trainer is None:
+        template = make_template()
+        if weights_key(template) != weights:
+            return None  # the builder did not rebuild this network: not shared
+        if backend == "jax":
+            from skdeep.engine.loop_jax import JaxTrainer
 
-        trainer = JaxTrainer(make_template(), model.optimizer, model.loss, spec,
-                             args["batch_size"])
-    elif trainer is None:
-        trainer = _TFTrainer(make_template(), model.optimizer, model.loss, spec,
-                             X.shape[1:], y.shape[1:], y.dtype)
+            trainer = JaxTrainer(template, model.optimizer, model.loss, spec,
+                                 args["batch_size"])
+        else:
+            trainer = _TFTrainer(template, model.optimizer, model.loss, spec,
+                                 X.shape[1:], y.shape[1:], y.dtype)
     history = trainer.run(model, data, validation, args)
     if reuse:  # a trainer whose run raised is not trusted again
         _CACHE.checkin(key, trainer)
     return history
 
 
-def forward(key, make_template):
-    """The cached forward pass for networks of :func:`architecture_key` ``key``."""
+def forward(model, key, make_template):
+    """The cached forward pass for ``model``, of :func:`architecture_key` or
+    :func:`network_key` ``key``, or None when there is none to share (no key,
+    reuse turned off, or a template unlike ``model``): then the network runs
+    on its own predict function."""
     import keras
 
-    if keras.backend.backend() == "jax":
-        from skdeep.engine.loop_jax import JaxForward
+    backend = keras.backend.backend()
+    if key is None or backend not in ("tensorflow", "jax") or not _reuse_enabled():
+        return None
+    weights = weights_key(model)
 
-        return _CACHE.forward(key, lambda: JaxForward(make_template()))
-    return _CACHE.forward(key, lambda: _Forward(make_template()))
+    def make():
+        template = make_template()
+        if weights_key(template) != weights:
+            return None
+        if backend == "jax":
+            from skdeep.engine.loop_jax import JaxForward
+
+            return JaxForward(template)
+        return _Forward(template)
+
+    return _CACHE.forward((key, weights), make)

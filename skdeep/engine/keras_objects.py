@@ -16,6 +16,13 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array
 
+from skdeep._compat import (
+    check_feature_names,
+    check_n_features,
+    load_model_from_fileobj,
+    save_model_to_fileobj,
+)
+
 # --------------------------------------------------------------- pickling
 # Classes that pickle cannot name (defined in a function): kept by name for
 # the life of the process, so their networks unpickle in the same process.
@@ -24,14 +31,13 @@ _LOCAL_CLASSES = weakref.WeakValueDictionary()
 
 def restore_model(data, cls):
     import keras
-    from keras.src.saving import saving_lib
 
     if isinstance(cls, str):
         cls = _LOCAL_CLASSES.get(cls)
     custom = {} if cls is None else {
         keras.saving.get_registered_name(cls): cls, cls.__name__: cls}
     with keras.saving.custom_object_scope(custom):
-        return saving_lib._load_model_from_fileobj(
+        return load_model_from_fileobj(
             io.BytesIO(data), custom_objects=custom, compile=True, safe_mode=False)
 
 
@@ -56,8 +62,6 @@ def rebuilds_from_config(model):
 
 def reduce_model(model):
     """``(restore, args)`` for a Keras model of any class, registered or not."""
-    from keras.src.saving import saving_lib
-
     cls = type(model)
     if not rebuilds_from_config(model):
         raise TypeError(
@@ -77,7 +81,7 @@ def reduce_model(model):
             ref = f"{cls.__module__}.{cls.__qualname__}"
             _LOCAL_CLASSES[ref] = cls
     buf = io.BytesIO()
-    saving_lib._save_model_to_fileobj(model, buf, "h5")
+    save_model_to_fileobj(model, buf, "h5")
     return restore_model, (buf.getvalue(), ref)
 
 
@@ -232,10 +236,8 @@ def class_weights(class_weight, y, sample_weight):
 def check_X(est, X, *, reset):
     """X checked as scikeras does (any rank, sparse, numeric); its shape and
     dtype recorded on ``est`` (``reset``) or compared with them."""
-    from sklearn.utils.validation import _check_feature_names, _check_n_features
-
     name = type(est).__name__
-    _check_feature_names(est, X, reset=reset)
+    check_feature_names(est, X, reset=reset)
     try:
         X = check_array(X, accept_sparse=("csr", "csc", "coo"), allow_nd=True,
                         dtype=float_dtype() if is_text(X) else None,
@@ -253,9 +255,9 @@ def check_X(est, X, *, reset):
     if reset:
         est.X_dtype_ = X.dtype
         est.X_shape_ = X.shape
-        _check_n_features(est, X, reset=True)
+        check_n_features(est, X, reset=True)
     else:
-        _check_n_features(est, X, reset=False)
+        check_n_features(est, X, reset=False)
         if X.shape[1:] != est.X_shape_[1:]:
             raise ValueError(
                 f"X has shape {X.shape[1:]} per sample, but this {name} was "

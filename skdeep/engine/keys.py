@@ -2,6 +2,11 @@
 
 Two fits share a traced training loop and forward pass only when their
 networks, optimizers and losses have the same key (see ``skdeep.engine.cache``).
+A family's key (:func:`architecture_key`, :func:`network_key`) names how the
+network is built; the cache adds :func:`weights_key`, the shapes and dtypes of
+the network's variables, so that networks whose weights differ in any shape
+never share, whatever a family's key leaves out (a text network's vocabulary
+size, learnt from the data, is in no parameter).
 """
 
 
@@ -37,6 +42,12 @@ def architecture_key(estimator, meta, input_shape):
         "meta": meta, "input": list(input_shape),
         "backend": keras.backend.backend(), "floatx": keras.config.floatx(),
     }, sort_keys=True)
+
+
+def weights_key(model):
+    """The shape, dtype and trainability of each of ``model``'s variables."""
+    return tuple((tuple(int(d) for d in v.shape), str(v.dtype), bool(v.trainable))
+                 for v in model.variables)
 
 
 def network_key(model, input_shape):

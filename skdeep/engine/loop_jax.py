@@ -257,7 +257,10 @@ class JaxForward:
     def __init__(self, template):
         import jax
 
+        from skdeep.engine.loop_tf import _nbytes
+
         self.model = template
+        self.nbytes = _nbytes(template.variables)
         kinds = [v.trainable for v in template.variables]
         self._trainable = [i for i, t in enumerate(kinds) if t]
         self._other = [i for i, t in enumerate(kinds) if not t]

@@ -6,14 +6,11 @@ See ``skdeep.engine.cache`` for how traced loops are shared between fits.
 
 import math
 import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-# Trainers kept per process, and their total size: templates of the networks
-# of a search are small; a large network is traced again rather than kept.
-MAX_TRAINERS = 16
-MAX_BYTES = 256 * 2**20
 # Validation rows evaluated per step of the in-graph validation loop.
 _VAL_CHUNK = 4096
 
@@ -71,18 +68,75 @@ def _nbytes(variables):
     return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)
 
 
-_BRANCHES = frozenset({"If", "StatelessIf", "Case", "StatelessCase", "Switch", "Merge"})
+# Op types the single-threaded executor is known to run: those of the traced
+# loops and forward passes of every estimator family (every optimizer,
+# schedule, activation, loss; TensorFlow 2.21), and ordinary math and shape
+# ops like them. No conditional (If, Case, Switch, Merge): the executor waits
+# forever on the branch not taken. ``While``/``StatelessWhile`` (functional
+# while loops) it runs. An op missing here only costs speed: see _runs_inline.
+INLINE_OPS = frozenset({
+    "Abs", "AddN", "AddV2", "AssignAddVariableOp", "AssignSubVariableOp",
+    "AssignVariableOp", "BiasAdd", "BiasAddGrad", "BroadcastGradientArgs",
+    "BroadcastTo", "Cast", "ConcatOffset", "ConcatV2", "Const", "Conv2D",
+    "Conv2DBackpropFilter", "Conv2DBackpropInput", "Cos", "DynamicStitch", "Elu",
+    "EluGrad", "EmptyTensorList", "EnsureShape", "Equal", "Erfc", "Exp",
+    "ExpandDims", "Fill", "Floor", "FloorDiv", "FloorMod", "GatherV2",
+    "GreaterEqual", "Identity", "IdentityN", "ImageProjectiveTransformV3",
+    "InvertPermutation", "LeakyRelu", "LeakyReluGrad", "Less", "LessEqual", "Log1p",
+    "LogicalAnd", "LogicalNot", "LogicalOr", "MatMul", "Max", "MaxPool",
+    "MaxPoolGrad", "Maximum", "Mean", "Minimum", "Mul", "Neg", "NoOp", "NotEqual",
+    "OnesLike", "Pack", "Placeholder", "Pow", "PrintV2", "Prod", "Range",
+    "ReadVariableOp", "RealDiv", "Reciprocal", "Relu", "ReluGrad", "Reshape",
+    "ReverseV2", "Rsqrt", "RsqrtGrad", "Select", "SelectV2", "Selu", "SeluGrad",
+    "Shape", "ShapeN", "Sigmoid", "SigmoidGrad", "Sign", "Sin", "Size", "Slice",
+    "Softmax", "Softplus", "SparseSoftmaxCrossEntropyWithLogits", "Split", "Sqrt",
+    "Square", "SquaredDifference", "Squeeze", "StatelessRandomGetKeyCounter",
+    "StatelessRandomNormalV2", "StatelessRandomUniformV2", "StatelessShuffle",
+    "StatelessWhile", "StopGradient", "StridedSlice", "StridedSliceGrad",
+    "StringFormat", "Sub", "Sum", "Tan", "Tanh", "TanhGrad",
+    "TensorListElementShape", "TensorListFromTensor", "TensorListGetItem",
+    "TensorListLength", "TensorListPopBack", "TensorListPushBack",
+    "TensorListReserve", "TensorListSetItem", "TensorListStack", "Tile",
+    "Transpose", "UnsortedSegmentSum", "VariableShape", "While", "ZerosLike",
+    # not in skdeep's graphs today, ordinary kernels like the above
+    "All", "Any", "ArgMax", "ArgMin", "Atan", "Atan2", "AvgPool", "AvgPool3D",
+    "AvgPoolGrad", "BatchMatMulV2", "Ceil", "ClipByValue", "Conv3D", "Cosh",
+    "Cumprod", "Cumsum", "DepthwiseConv2dNative",
+    "DepthwiseConv2dNativeBackpropFilter", "DepthwiseConv2dNativeBackpropInput",
+    "Div", "DivNoNan", "Einsum", "Erf", "Expm1", "FusedBatchNormGradV3",
+    "FusedBatchNormV3", "GatherNd", "Greater", "IsFinite", "IsNan", "L2Loss", "Log",
+    "LogSoftmax", "MaxPool3D", "MaxPoolGradV2", "Min", "MirrorPad", "Mod", "OneHot",
+    "Pad", "PadV2", "Rank", "ReciprocalGrad", "Relu6", "Relu6Grad",
+    "ResizeBilinear", "ResizeBilinearGrad", "ResizeNearestNeighbor",
+    "ResizeNearestNeighborGrad", "Rint", "Round", "Sinh",
+    "SoftmaxCrossEntropyWithLogits", "SoftplusGrad", "Softsign", "SoftsignGrad",
+    "SplitV", "SqrtGrad", "StatelessRandomUniformIntV2",
+    "StatelessTruncatedNormalV2", "Unpack", "Where",
+})
+
+
+def _op_types(graph):
+    """The op types of a traced graph and of every function it calls (while
+    bodies, branches, nested functions), from its public ``GraphDef``."""
+    graph_def = graph.as_graph_def()
+    ops = {node.op for node in graph_def.node}
+    for function in graph_def.library.function:
+        ops.update(node.op for node in function.node_def)
+    return ops
 
 
 def _runs_inline(function):
     """Trace ``function`` and say whether it runs on the single-threaded
     executor (see :func:`_single_threaded`).
 
-    Not when turned off (``SKDEEP_EXECUTOR=default``), not when the process
-    sees an accelerator (that executor runs no graph split across devices),
-    and not when the traced function, or any function it calls, has a
-    conditional op: that executor waits forever on the branch not taken.
-    The function is traced under the option it will run with, so that its
+    Only when every op of the traced function, and of every function it
+    calls, is one that executor is known to run (:data:`INLINE_OPS`). It
+    waits forever on the branch not taken of a conditional op, and a future
+    TensorFlow may add ops it cannot run: anything unknown runs on the default
+    executor instead, a little slower, never stuck. Not when turned off
+    (``SKDEEP_EXECUTOR=default``), and not when the process sees an
+    accelerator (that executor runs no graph split across devices). The
+    function is traced under the option it will run with, so that its
     ``while`` loops stay functional ops, which the executor runs. The
     environment variable is read here, when a loop or forward pass is first
     traced: after changing it, :func:`clear_cache` applies it to cached ones.
@@ -94,13 +148,7 @@ def _runs_inline(function):
         return False
     with _single_threaded(True):
         graph = function.get_concrete_function().graph
-    ops = {op.type for op in graph.get_operations()}
-    try:  # the functions the graph calls (while bodies, branches), nested too
-        for inner in graph._functions.values():
-            ops.update(node.op for node in inner.cached_definition.node_def)
-    except AttributeError:  # TensorFlow moved them: cannot tell, so do not risk it
-        return False
-    return not ops & _BRANCHES
+    return _op_types(graph) <= INLINE_OPS
 
 
 def _single_threaded(enabled):
@@ -295,12 +343,19 @@ class _TFTrainer:
 
 
 class _Forward:
-    """A stateless forward pass traced once per architecture."""
+    """A stateless forward pass traced once per architecture.
+
+    Every call runs the same traced graph (one concrete function, the
+    weights fed in), so a row's output never depends on which call it came
+    in. The concrete function is called directly: the polymorphic function's
+    argument binding cost more than the network on small inputs.
+    """
 
     def __init__(self, template):
         import tensorflow as tf
 
         self.model = template
+        self.nbytes = _nbytes(template.variables)
         kinds = [v.trainable for v in template.variables]
         self._trainable = [i for i, t in enumerate(kinds) if t]
         self._other = [i for i, t in enumerate(kinds) if not t]
@@ -312,12 +367,24 @@ class _Forward:
 
         self._fn = tf.function(call, input_signature=[
             [specs[i] for i in self._trainable], [specs[i] for i in self._other], x])
-        self._inline = None
+        self._lock = threading.Lock()
+        self._inline = None  # known once traced: see _runs_inline
+        self._concrete = None
+
+    def _traced(self):
+        if self._concrete is None:
+            with self._lock:
+                if self._concrete is None:
+                    inline = _runs_inline(self._fn)
+                    with _single_threaded(inline):
+                        concrete = self._fn.get_concrete_function()
+                    self._inline = inline
+                    self._concrete = concrete
+        return self._concrete
 
     def __call__(self, model, X):
-        if self._inline is None:
-            self._inline = _runs_inline(self._fn)
+        concrete = self._traced()
         values = [v.value for v in model.variables]
         with _single_threaded(self._inline):
-            return self._fn([values[i] for i in self._trainable],
+            return concrete([values[i] for i in self._trainable],
                             [values[i] for i in self._other], X)

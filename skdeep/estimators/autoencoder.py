@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array
 
+from skdeep import engine
 from skdeep._compat import Interval
 from skdeep.architectures import (
     build_autoencoder,
@@ -21,8 +22,6 @@ from skdeep.estimators.base import BaseKerasEstimator
 
 __all__ = ["AutoencoderTransformer"]
 
-
-_PREDICT_ROWS = 64
 
 _AE_TRAINING_DOC = _TRAINING_DOC.replace(
     "(stratified for classifiers, seeded by ``random_state``)",
@@ -234,13 +233,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     @staticmethod
     def _run(model, X):
-        n = X.shape[0]
-        padded = -n % _PREDICT_ROWS  # one kind of batch shape (see base)
-        if padded:
-            X = np.concatenate([X, np.zeros((padded, *X.shape[1:]), X.dtype)])
-        parts = [np.asarray(model.predict_on_batch(X[i:i + 8192]))
-                 for i in range(0, X.shape[0], 8192)]
-        return np.concatenate(parts)[:n].astype(np.float64, copy=False)
+        # the engine's padded forward pass (see BaseKerasEstimator._forward)
+        return np.asarray(engine.predict(model, X)).astype(np.float64, copy=False)
 
     def transform(self, X):
         """The latent code of each row.

@@ -18,7 +18,6 @@ A fit seeds nothing globally: every random draw comes from the fit's seed
 
 import math
 import warnings
-import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,27 +25,23 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import _check_sample_weight
 
 from skdeep import engine
-from skdeep._compat import HasMethods, Interval, StrOptions, validate_data
+from skdeep._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    check_sample_weight,
+    validate_data,
+)
 from skdeep.engine import run, training
+from skdeep.engine.forward_pass import PREDICT_CHUNK
 from skdeep.engine.process import configure_process
 from skdeep.engine.routing import route_params
 from skdeep.exceptions import NotFittedError, SkdeepWarning
 
 __all__ = ["TRAINING_PARAMS", "BaseKerasEstimator", "is_network_estimator"]
 
-# Rows per prediction call, and the multiple every call is padded to: the
-# same kind of shape for every call, so a row's prediction does not depend on
-# how many rows came with it (float32 matmul kernels change their
-# accumulation order with the batch size), and few shapes get traced.
-_PREDICT_CHUNK = 8192
-_PREDICT_ROWS = 64
-# Prediction calls of a fitted network that use the shared forward pass, and
-# the calls counted so far per network (predict leaves the estimator as it was).
-_SHARED_FORWARD_CALLS = 4
-_PREDICT_CALLS = weakref.WeakKeyDictionary()
 # Dense values per chunk when X is sparse (rows densified chunk by chunk).
 _SPARSE_CHUNK_VALUES = 2**24
 
@@ -194,7 +189,7 @@ class BaseKerasEstimator(BaseEstimator):
         """
         if sample_weight is None and getattr(self, "class_weight", None) is None:
             return None
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sw = check_sample_weight(sample_weight, X, dtype=np.float64)
         sw = sw * self._class_sample_weight(y_raw)
         total = sw.sum()
         if not np.isfinite(total) or total <= 0:
@@ -306,7 +301,6 @@ class BaseKerasEstimator(BaseEstimator):
             run.compile_network(model, spec, data, val, force_keras=True)
             histories.append(self._engine_fit(model, data, val, spec))
         self.model_ = model
-        _PREDICT_CALLS.pop(model, None)
         self.history_ = run.record_history(
             self.history_ if continuing else None, histories)
         self.n_iter_ = len(self.history_.get("loss", ()))
@@ -503,51 +497,28 @@ class BaseKerasEstimator(BaseEstimator):
             return self._build_keras_model(self._meta(), seed=0)
 
     def _forward(self):
-        """A function ``X -> network outputs`` for the fitted network.
-
-        skdeep's own networks share one traced forward pass per architecture
-        (``skdeep.engine.loop``): a newly fitted network predicts without tracing a
-        predict function of its own.
-        """
-        import keras
-
+        """A function ``X -> network outputs`` for the fitted network: the one
+        padded forward pass of ``skdeep.engine`` (its architecture's shared
+        traced function when it has a cache key)."""
         model = self.model_
         key = self.__dict__.get("_network_key")
-        backend = keras.backend.backend()
-        # on TensorFlow, passing the weights costs ~0.5 ms a call: a network
-        # that keeps predicting (a deployed model) gets its own traced
-        # function, with its weights captured, after a few calls
-        calls = _PREDICT_CALLS.get(model, 0) + 1
-        _PREDICT_CALLS[model] = calls
-        if key is not None and (backend == "jax" or (
-                backend == "tensorflow" and calls <= _SHARED_FORWARD_CALLS)):
-            fwd = engine.forward(key, self._make_template)
-            return lambda X: fwd(model, X)
-        return model.predict_on_batch
+        chunk = route_params(self._routed_params(), "predict").get(
+            "batch_size", PREDICT_CHUNK)
+        return lambda X: engine.predict(model, X, key=key,
+                                        make_template=self._make_template,
+                                        chunk=self._chunk(X, chunk))
+
+    @staticmethod
+    def _chunk(X, chunk):
+        if sp.issparse(X):  # rows densified chunk by chunk
+            return min(chunk, max(1, _SPARSE_CHUNK_VALUES // max(1, X.shape[1])))
+        return chunk
 
     def _predict_raw(self, X):
         """Network outputs for X as a float64 array of shape (n, n_units)."""
         self._check_fitted()
         X = self._validate_X(X, reset=False)
-        chunk = route_params(self._routed_params(), "predict").get(
-            "batch_size", _PREDICT_CHUNK)
-        if sp.issparse(X):
-            chunk = min(chunk, max(1, _SPARSE_CHUNK_VALUES // max(1, X.shape[1])))
-        multiple = min(_PREDICT_ROWS, chunk)
-        run = self._forward()
-        parts = []
-        for start in range(0, X.shape[0], chunk):
-            part = X[start:start + chunk]
-            if sp.issparse(part):
-                part = np.asarray(part.toarray(), dtype=np.float32)
-            padded = -part.shape[0] % multiple
-            if padded:
-                part = np.concatenate(
-                    [part, np.zeros((padded, *part.shape[1:]), part.dtype)])
-            out = np.asarray(run(part))
-            parts.append(out[:out.shape[0] - padded])
-        out = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        out = out.astype(np.float64, copy=False)
+        out = np.asarray(self._forward()(X)).astype(np.float64, copy=False)
         return out.reshape(out.shape[0], -1)
 
     # --------------------------------------------------------------- pickling

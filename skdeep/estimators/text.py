@@ -265,9 +265,3 @@ class TextClassifier(BaseKerasClassifier):
         tags.input_tags.one_d_array = True
         tags.input_tags.sparse = False
         return tags
-
-
-# -------------------------------------------------------------- autoencoder
-# Rows per network call are padded to a multiple of this, as in
-# ``BaseKerasEstimator._predict_raw``: a row's output then does not depend on
-# how many rows came with it.

@@ -37,7 +37,7 @@ import numpy as np
 from sklearn.model_selection import RandomizedSearchCV
 from sklearn.utils import check_random_state
 
-from skdeep._compat import HasMethods, StrOptions
+from skdeep._compat import HasMethods, StrOptions, safe_indexing
 from skdeep.search.optuna_space import (
     decode_choice,
     encode_choice,
@@ -169,14 +169,13 @@ verbose, pre_dispatch, error_score, return_train_score
         after each report, as it would be during training.
         """
         from sklearn.base import clone
-        from sklearn.utils import _safe_indexing
 
         X, y, fit_params, train = self._probe_data
         probe = clone(self.estimator).set_params(
             **{**params, epochs_key: probe_epochs})
-        rows = {k: _safe_indexing(v, train) if hasattr(v, "__len__") and
+        rows = {k: safe_indexing(v, train) if hasattr(v, "__len__") and
                 len(v) == len(y) else v for k, v in fit_params.items()}
-        probe.fit(_safe_indexing(X, train), _safe_indexing(y, train), **rows)
+        probe.fit(safe_indexing(X, train), safe_indexing(y, train), **rows)
         history = find_network(probe)[0].history_.get("val_loss", [])
         del probe  # its network goes back to skdeep's pool for the next fits
         for step, value in enumerate(history):

@@ -34,10 +34,12 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_array
+from sklearn.utils.validation import check_array
 
 from skdeep import engine
+from skdeep._compat import check_sample_weight
 from skdeep.engine import run, training
+from skdeep.engine.forward_pass import PREDICT_CHUNK
 from skdeep.engine.keras_objects import (
     PickledModel,
     check_X,
@@ -445,7 +447,7 @@ class BaseWrapper(BaseEstimator):
             X, y = self._initialize(X, y)
         self._ensure_compiled_model()
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X if not isinstance(
+            sample_weight = check_sample_weight(sample_weight, X if not isinstance(
                 X, (dict, list, tuple)) else np.empty(n_rows(X)),
                 dtype=float_dtype())
             if not np.any(sample_weight):
@@ -558,15 +560,24 @@ class BaseWrapper(BaseEstimator):
         key = self.__dict__.get("_network_key")
         if key is not None and not args["callbacks"] and (
                 set(args) <= {"batch_size", "verbose", "callbacks"}):
-            # a network trained by the compiled loop: the shared forward pass
-            # of its config, instead of tracing a predict function of its own
-            forward = engine.forward(key, self._make_template)
-            chunk = args.get("batch_size") or 8192
-            parts = [np.asarray(forward(self.model_, _dense(X[i:i + chunk])))
-                     for i in range(0, n_rows(X), chunk)]
-            return np.concatenate(parts)
+            # a network trained by the compiled loop: the engine's padded
+            # forward pass, on the shared traced function of its config
+            return engine.predict(self.model_, X if sp.issparse(X) else _dense(X),
+                                  key=key, make_template=self._make_template,
+                                  chunk=args.get("batch_size") or PREDICT_CHUNK)
         if sp.issparse(X):
             X = np.asarray(X.toarray())
+        n = n_rows(X)
+        if (isinstance(X, np.ndarray) and X.dtype.kind in "biuf" and n
+                and not args["callbacks"]):
+            # Keras's predict, every batch full (padded with zero rows): a
+            # row's output does not depend on the rows that came with it
+            import keras
+
+            padded = -n % (args.get("batch_size") or 32)
+            X = np.concatenate([X, np.zeros((padded, *X.shape[1:]), X.dtype)])
+            return keras.tree.map_structure(lambda out: out[:n],
+                                            self.model_.predict(X, **args))
         return self.model_.predict(X, **args)
 
     def predict(self, X, **kwargs):
@@ -584,7 +595,7 @@ class BaseWrapper(BaseEstimator):
         """The estimator's ``scorer`` on ``(X, y)`` (``score__`` params go to it)."""
         _, y = self._validate_data(X=None, y=y)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, y,
+            sample_weight = check_sample_weight(sample_weight, y,
                                                  dtype=float_dtype())
             keep = sample_weight != 0
             X, y, sample_weight = take(X, keep), y[keep], sample_weight[keep]
