@@ -401,3 +401,70 @@ def test_an_optimizer_with_branches_trains_in_the_compiled_loop_as_keras_fit(tab
     assert looped._network_key is not None and "_network_key" not in vars(reference)
     np.testing.assert_allclose(looped.history_["loss"], reference.history_["loss"],
                                rtol=1e-5)
+
+
+# ------------------------------------------ partial_fit / warm start inputs
+def _small_net(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                             keras.layers.Dense(3, activation="softmax")])
+
+
+_FIX = r"fit a new estimator on the new data"
+
+
+_REFUSED = {
+    "X int64": r"X has dtype int64 \(integer\), but this KerasClassifier was "
+               r"fitted on X of dtype float32 \(floating-point\)",
+    "X object": r"X has dtype object \(text/object\), but this KerasClassifier "
+                r"was fitted on X of dtype float32",
+    "y str": r"y has dtype <U\d+ \(text/object\), but this KerasClassifier was "
+             r"fitted on y of dtype int64 \(integer\)",
+    "y float": r"y has dtype float64 \(floating-point\), but this KerasClassifier "
+               r"was fitted on y of dtype int64",
+    "y indicator": r"y is 2-D with 3 column\(s\) per sample, but this "
+                   r"KerasClassifier was fitted on 1-D \(one value per sample\)",
+}
+
+
+@pytest.mark.parametrize("change", list(_REFUSED))
+@pytest.mark.parametrize("continued_by", ["partial_fit", "warm_start"])
+def test_a_continued_fit_refuses_inputs_of_another_kind(table, change,
+                                                         continued_by):
+    X, y = table
+    X, y = X[:40], y[:40]
+    clf = KerasClassifier(_small_net, warm_start=continued_by == "warm_start",
+                          **QUIET)
+    clf.partial_fit(X, y) if continued_by == "partial_fit" else clf.fit(X, y)
+    changed = {"X int64": (X.astype(np.int64), y),
+               "X object": (X.astype(object), y),
+               "y str": (X, y.astype(str)),
+               "y float": (X, y.astype(np.float64)),
+               "y indicator": (X, np.eye(3, dtype=int)[y])}[change]
+    weights = clf.model_.get_weights()
+    with pytest.raises(ValueError, match=_REFUSED[change] + ".*" + _FIX):
+        clf.partial_fit(*changed) if continued_by == "partial_fit" else clf.fit(
+            *changed)
+    for before, after in zip(weights, clf.model_.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)  # nothing was trained
+
+
+def test_a_continued_fit_takes_the_same_kind_of_data_at_another_width(table):
+    X, y = table
+    X, y = X[:40], y[:40]
+    clf = KerasClassifier(_small_net, **QUIET).partial_fit(X, y)
+    # float64 after float32 (scikeras raises), int32 after int64 labels
+    clf.partial_fit(X.astype(np.float64), y.astype(np.int32))
+    clf.partial_fit(pd.DataFrame(X), pd.Series(y))
+    assert clf.current_epoch == 3
+    reg = KerasRegressor(_regression_net, loss="mse", **QUIET).partial_fit(
+        X, X[:, 0].astype(np.float64))
+    reg.partial_fit(X, (X[:, 0] > 0).astype(np.int32))  # cast safely to float64
+    with pytest.raises(ValueError, match=r"y has dtype object \(text/object\), "
+                       r"but this KerasRegressor was fitted on y of dtype float64"):
+        reg.partial_fit(X, X[:, 0].astype(str).astype(object))
+    assert reg.current_epoch == 2
+
+
+def _regression_net(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                             keras.layers.Dense(1)])

@@ -63,7 +63,11 @@ from skdeep.engine.routing import (
     check_routed_names,
     route_params,
 )
-from skdeep.estimators.base import _check_no_missing_target
+from skdeep.estimators.base import (
+    _check_no_missing_target,
+    _check_same_inputs,
+    _input_signature,
+)
 from skdeep.exceptions import NotFittedError, SkdeepWarning
 from skdeep.wrappers.encoders import (
     ColumnGroups,
@@ -399,6 +403,7 @@ class BaseWrapper(BaseEstimator):
         self._seed = self._random_seed()
         for attr in ("history_", "model_", "_owns_compile", "_network_key"):
             self.__dict__.pop(attr, None)
+        self._input_signature = _input_signature(X, y)
         X, y = self._validate_data(X, y, reset=True)
         self.target_encoder_ = self.target_encoder.fit(y)
         self.__dict__.update(getattr(self.target_encoder_, "get_metadata", dict)())
@@ -433,7 +438,14 @@ class BaseWrapper(BaseEstimator):
         return self
 
     def partial_fit(self, X, y, sample_weight=None, **kwargs):
-        """Train one epoch from the current weights; ``history_`` grows."""
+        """Train one epoch from the current weights; ``history_`` grows.
+
+        X and y keep the kind of data of the first call (as in a warm-start
+        ``fit``): another width passes (float64 after float32), text after
+        numbers or numbers after text raise, as does a dtype that NumPy
+        does not cast safely to the first one (int64 X after float32 X) and
+        another shape of y per sample.
+        """
         for arg in ("epochs", "initial_epoch"):
             if arg in kwargs:
                 raise TypeError(
@@ -446,6 +458,8 @@ class BaseWrapper(BaseEstimator):
     def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
         if (self.warm_start or warm_start) and self.initialized_:
             configure_process()
+            _check_same_inputs(self, self.__dict__.get("_input_signature"), X, y,
+                               strict_y_ndim=True)
             X, y = self._validate_data(X, y)
         else:
             X, y = self._initialize(X, y)
