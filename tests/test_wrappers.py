@@ -468,3 +468,69 @@ def test_a_continued_fit_takes_the_same_kind_of_data_at_another_width(table):
 def _regression_net(meta):
     return keras.Sequential([keras.Input((meta["n_features_in_"],)),
                              keras.layers.Dense(1)])
+
+
+# -------------------------------------------------------- a network's loss
+def _net_for(meta):
+    if "n_classes_" in meta:
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(meta["n_classes_"],
+                                                    activation="softmax")])
+    return _regression_net(meta)
+
+
+def _model_given_as(kind, cls, meta):
+    """``model=`` (or a subclass) for each way scikeras takes a network."""
+    if kind == "a keras.Model":
+        return cls(_net_for(meta))
+    if kind == "a build function":
+        return cls(_net_for)
+    if kind == "a build function that compiles":
+        def build(meta, compile_kwargs):
+            model = _net_for(meta)
+            model.compile(**compile_kwargs)
+            return model
+        return cls(build)
+    if kind == "a keras.Model compiled without a loss":
+        model = _net_for(meta)
+        model.compile(optimizer="sgd")
+        return cls(model)
+
+    class Subclass(cls):
+        def _keras_build_fn(self, meta):
+            return _net_for(meta)
+
+    return Subclass()
+
+
+_NO_LOSS = "You must provide a loss or a compiled model"
+
+
+@pytest.mark.parametrize("loss", [None, "given"])
+@pytest.mark.parametrize("kind", ["a keras.Model", "a build function",
+                                  "a build function that compiles",
+                                  "a keras.Model compiled without a loss",
+                                  "subclass _keras_build_fn"])
+@pytest.mark.parametrize("cls", [KerasClassifier, KerasRegressor])
+def test_a_network_without_a_loss_says_so(table, cls, kind, loss):
+    X, y = table
+    X = X[:24]
+    y = y[:24] if cls is KerasClassifier else X[:, 0]
+    meta = ({"n_features_in_": 6, "n_classes_": 3} if cls is KerasClassifier
+            else {"n_features_in_": 6})
+    est = _model_given_as(kind, cls, meta)
+    if loss == "given":
+        loss = "sparse_categorical_crossentropy" if cls is KerasClassifier else "mse"
+    est.set_params(loss=loss, **QUIET)
+    # a classifier picks its cross-entropy when skdeep compiles; a network
+    # compiled by the user without a loss (or a regressor without one) cannot fit
+    fits = (kind != "a keras.Model compiled without a loss" and (
+        loss is not None or (cls is KerasClassifier
+                             and kind != "a build function that compiles")))
+    if fits:
+        est.fit(X, y)
+        assert len(est.history_["loss"]) == 1 and np.isfinite(est.history_["loss"][0])
+        return
+    for method in ("fit", "partial_fit"):
+        with pytest.raises(ValueError, match=_NO_LOSS):
+            getattr(est, method)(X, y)

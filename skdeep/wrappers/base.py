@@ -32,7 +32,7 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
@@ -367,8 +367,23 @@ class BaseWrapper(BaseEstimator):
                 kwargs["loss"] = self._default_loss()
             model.compile(**kwargs)
             self._owns_compile = True
-        if not getattr(model, "loss", None):
-            self._default_loss()
+        if not _has_loss(getattr(model, "loss", None)):
+            name = type(self).__name__
+            if self.loss is None:
+                example = ("sparse_categorical_crossentropy" if is_classifier(self)
+                           else "mse")
+                fix = (f"Pass loss=... (e.g. {name}(loss={example!r})) and compile "
+                       "with model.compile(**compile_kwargs) in the build "
+                       "function, or compile with model.compile(loss=..., "
+                       "optimizer=...).")
+            else:
+                fix = (f"loss={self.loss!r} only compiles a network that is not "
+                       "compiled yet: compile with model.compile(**compile_kwargs) "
+                       "in the build function (compile_kwargs holds the loss), or "
+                       "return the network uncompiled.")
+            raise ValueError(
+                "You must provide a loss or a compiled model: the network came "
+                f"compiled without a loss. {fix}")
         if not getattr(model, "optimizer", None):
             raise ValueError("You must provide an optimizer or a compiled model.")
 
@@ -684,6 +699,15 @@ class BaseWrapper(BaseEstimator):
         tags.target_tags.multi_output = True
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _has_loss(loss):
+    """Whether a compiled loss (or a list / dict of them) names any loss."""
+    if isinstance(loss, (list, tuple)):
+        return any(_has_loss(part) for part in loss)
+    if isinstance(loss, dict):
+        return any(_has_loss(part) for part in loss.values())
+    return loss is not None
 
 
 def _dense(part):
