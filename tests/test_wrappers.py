@@ -534,3 +534,68 @@ def test_a_network_without_a_loss_says_so(table, cls, kind, loss):
     for method in ("fit", "partial_fit"):
         with pytest.raises(ValueError, match=_NO_LOSS):
             getattr(est, method)(X, y)
+
+
+# -------------------------------------------- a subclass's own parameters
+class MyClassifier(KerasClassifier):
+    """As in scikeras's tutorials, with the build method taking its parameter."""
+
+    def __init__(self, hidden_layer_sizes=(100,), **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_layer_sizes = hidden_layer_sizes
+
+    def _keras_build_fn(self, hidden_layer_sizes, meta, compile_kwargs):
+        model = keras.Sequential([keras.Input((meta["n_features_in_"],))])
+        for units in hidden_layer_sizes:
+            model.add(keras.layers.Dense(units, activation="relu"))
+        model.add(keras.layers.Dense(meta["n_classes_"], activation="softmax"))
+        model.compile(loss="sparse_categorical_crossentropy",
+                      optimizer=compile_kwargs["optimizer"])
+        return model
+
+
+def test_a_subclass_parameter_reaches_its_build_method_by_name(table):
+    X, y = table
+    X, y = X[:60], y[:60]
+    clf = MyClassifier(hidden_layer_sizes=(5,), **QUIET).fit(X, y)
+    assert [layer.units for layer in clf.model_.layers] == [5, 3]
+    copy = clone(clf).set_params(hidden_layer_sizes=(4, 2))
+    assert copy.get_params()["hidden_layer_sizes"] == (4, 2)
+    assert [layer.units for layer in copy.fit(X, y).model_.layers] == [4, 2, 3]
+    search = GridSearchCV(MyClassifier(**QUIET),
+                          {"hidden_layer_sizes": [(2,), (3,)]}, cv=2).fit(X, y)
+    assert [layer.units for layer in search.best_estimator_.model_.layers] == [
+        search.best_params_["hidden_layer_sizes"][0], 3]
+    again = pickle.loads(pickle.dumps(clf))
+    assert again.hidden_layer_sizes == (5,)
+    np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X))
+    again.set_params(hidden_layer_sizes=(2,)).fit(X, y)
+    assert again.model_.layers[0].units == 2
+
+
+def test_subclass_parameters_go_only_to_build_functions_that_name_them(table):
+    from sklearn.utils.estimator_checks import check_no_attributes_set_in_init
+
+    X, y = table
+    check_no_attributes_set_in_init("MyClassifier", MyClassifier())
+    seen = {}
+
+    class WithModel(KerasClassifier):
+        def __init__(self, model=None, units=3, **kwargs):
+            super().__init__(model=model, **kwargs)
+            self.units = units
+
+    def build(meta, units):  # a model= build function names it too
+        seen["units"] = units
+        return _small_net(meta)
+
+    WithModel(build, units=7, **QUIET).initialize(X, y)
+    assert seen == {"units": 7}
+
+    class TakesKwargs(MyClassifier):
+        def _keras_build_fn(self, meta, **kwargs):  # scikeras passes it nothing
+            seen["kwargs"] = sorted(kwargs)
+            return _small_net(meta)
+
+    TakesKwargs(hidden_layer_sizes=(2,), **QUIET).initialize(X, y)
+    assert seen["kwargs"] == ["compile_kwargs", "params"]

@@ -84,7 +84,9 @@ class BaseWrapper(BaseEstimator):
     Subclass it (or ``KerasClassifier`` / ``KerasRegressor``) the scikeras
     way: define ``__init__(self, model=None, my_param=1, **kwargs)`` calling
     ``super().__init__(model=model, **kwargs)``, a ``_keras_build_fn(self,
-    ...)`` method used when ``model`` is None, and ``feature_encoder`` /
+    ...)`` method used when ``model`` is None (it, or a ``model=`` build
+    function, gets by name the subclass's own ``__init__`` parameters that its
+    signature names), and ``feature_encoder`` /
     ``target_encoder`` properties returning scikit-learn transformers. The
     parameters of every ``__init__`` in the class hierarchy, and the extra
     keyword arguments, are the estimator's parameters (``get_params``).
@@ -340,6 +342,8 @@ class BaseWrapper(BaseEstimator):
         available = {"meta": self._get_metadata,
                      "compile_kwargs": self._get_compile_kwargs,
                      "params": self.get_params}
+        kwargs = {**self._subclass_params_named_by(fn, set(kwargs) | set(available)),
+                  **kwargs}
         args = build_fn_arguments(fn, owner=type(self).__name__, kwargs=kwargs,
                                   available=available)
         with training.seeded_build(self._seed):
@@ -351,6 +355,28 @@ class BaseWrapper(BaseEstimator):
                 f"The network of {type(self).__name__} must be a keras.Model; the "
                 f"build function returned {type(model).__name__}.")
         return model
+
+    def _subclass_params_named_by(self, fn, taken):
+        """The parameters a subclass declares in its ``__init__`` that the build
+        function names in its signature (not through ``**kwargs``, so a
+        scikeras-style ``_keras_build_fn(self, **kwargs)`` gets what it gets
+        there), except names given another way (``taken``)."""
+        try:
+            parameters = inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            return {}
+        named = {n for n, p in parameters.items()
+                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        declared = set()
+        for klass in type(self).__mro__:
+            if (not isinstance(klass, type) or not issubclass(klass, BaseWrapper)
+                    or klass.__module__.startswith("skdeep.")):
+                continue  # skdeep's own classes: their parameters are routed
+            init = klass.__dict__.get("__init__")
+            if init is not None:
+                declared.update(inspect.signature(init).parameters)
+        return {name: getattr(self, name) for name in sorted(declared & named - taken)
+                if "__" not in name and name != "self" and hasattr(self, name)}
 
     def _default_loss(self):
         """The loss when ``loss=None`` and the network is not compiled."""
