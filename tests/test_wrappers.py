@@ -599,3 +599,42 @@ def test_subclass_parameters_go_only_to_build_functions_that_name_them(table):
 
     TakesKwargs(hidden_layer_sizes=(2,), **QUIET).initialize(X, y)
     assert seen["kwargs"] == ["compile_kwargs", "params"]
+
+
+# ------------------------------------------------------ batch_size=-1 (all rows)
+class _CountBatches(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+
+def test_batch_size_minus_one_is_one_batch_of_all_rows_for_any_input(table):
+    # sparse X: the one batch is densified whole (scikeras takes it too);
+    # a DataFrame split over named inputs (no single array): all its rows
+    import scipy.sparse as sp
+
+    X, y = table
+    X, y = np.where(X > 0.5, X, 0)[:40], y[:40]
+    common = dict(loss="sparse_categorical_crossentropy", batch_size=-1, epochs=3,
+                  **QUIET)
+    counter = _CountBatches()
+    sparse = KerasClassifier(_small_net, callbacks=[counter], **common).fit(
+        sp.csr_matrix(X), y)
+    assert counter.batches == 3  # one step per epoch
+    dense = KerasClassifier(_small_net, **common).fit(X, y)
+    rows = KerasClassifier(_small_net, **dict(common, batch_size=len(X))).fit(X, y)
+    np.testing.assert_allclose(sparse.history_["loss"], dense.history_["loss"],
+                               rtol=1e-5)
+    np.testing.assert_allclose(dense.history_["loss"], rows.history_["loss"],
+                               rtol=1e-6)
+    np.testing.assert_allclose(sparse.predict_proba(sp.csr_matrix(X)),
+                               dense.predict_proba(X), rtol=1e-5)
+    counter = _CountBatches()
+    KerasClassifier(_two_inputs, input_columns={"wide": ["a", "b"],
+                                                "deep": ["c", "d", "e", "f"]},
+                    callbacks=[counter], **common).fit(
+        pd.DataFrame(X, columns=list("abcdef")), y)
+    assert counter.batches == 3
