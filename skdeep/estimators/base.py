@@ -122,8 +122,19 @@ def _numpy_dtype(dtype):
 def _input_signature(X, y):
     """What a continued fit (``partial_fit``, warm start) needs unchanged:
     the dtypes of X and y as passed, and y's shape per sample."""
-    return {"X": _input_dtype(X), "y": _input_dtype(y),
-            "y_shape": None if y is None else tuple(np.shape(y)[1:])}
+    return {"X": _input_dtype(X), "y": _input_dtype(y), "y_shape": _row_shape(y)}
+
+
+def _row_shape(data):
+    if data is None:
+        return None
+    shape = getattr(data, "shape", None)  # sparse matrices too
+    if shape is None:
+        try:
+            shape = np.asarray(data).shape
+        except (TypeError, ValueError):  # ragged: the validation says what is wrong
+            return None
+    return tuple(shape[1:])
 
 
 def _same_kind_of_data(fitted, received):
