@@ -11,6 +11,7 @@ import joblib
 import keras
 import numpy as np
 import pytest
+from sklearn.exceptions import DataConversionWarning
 
 from skdeep import KerasClassifier, MLPClassifier, MLPRegressor
 
@@ -199,3 +200,55 @@ def test_warm_start_with_a_changed_architecture_raises(blobs):
         clf.fit(X, y)
     clf.set_params(warm_start=False).fit(X, y)  # the documented way out
     assert [layer.units for layer in clf.model_.layers[1:]] == [64, 64, 3]
+
+
+_REFUSED = {
+    "X int64": r"X has dtype int64 \(integer\), but this MLPClassifier was fitted "
+               r"on X of dtype float32 \(floating-point\)",
+    "X object": r"X has dtype object \(text/object\), but this MLPClassifier was "
+                r"fitted on X of dtype float32",
+    "y str": r"y has dtype <U\d+ \(text/object\), but this MLPClassifier was "
+             r"fitted on y of dtype int64 \(integer\)",
+    "y indicator": r"y is 2-D with 3 column\(s\) per sample, but this "
+                   r"MLPClassifier was fitted on 1-D \(one value per sample\)",
+}
+
+
+@pytest.mark.parametrize("change", list(_REFUSED))
+@pytest.mark.parametrize("continued_by", ["partial_fit", "warm_start"])
+def test_a_continued_fit_refuses_inputs_of_another_kind(blobs, change,
+                                                         continued_by):
+    X, y = blobs
+    X, y = X[:45], y[:45]
+    clf = MLPClassifier((4,), epochs=1, early_stopping=False, random_state=0,
+                        warm_start=continued_by == "warm_start")
+    if continued_by == "partial_fit":
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    else:
+        clf.fit(X, y)
+    changed = {"X int64": (X.astype(np.int64), y),
+               "X object": (X.astype(object), y),
+               "y str": (X, y.astype(str)),
+               "y indicator": (X, np.eye(3, dtype=int)[y])}[change]
+    with pytest.raises(ValueError, match=_REFUSED[change] + ".*fit a new estimator"):
+        clf.partial_fit(*changed) if continued_by == "partial_fit" else clf.fit(
+            *changed)
+    assert clf.n_iter_ == 1  # nothing was trained
+
+
+def test_a_continued_fit_takes_the_same_kind_of_data_at_another_width(blobs):
+    X, y = blobs
+    X, y = X[:45], y[:45]
+    clf = MLPClassifier((4,), epochs=1, early_stopping=False, random_state=0)
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    clf.partial_fit(X.astype(np.float64), y.astype(np.int32))
+    with pytest.warns(DataConversionWarning):  # a column vector, as scikit-learn
+        clf.partial_fit(X, y.reshape(-1, 1))
+    assert clf.n_iter_ == 3
+    reg = MLPRegressor((4,), epochs=1, early_stopping=False, random_state=0)
+    reg.partial_fit(X, X[:, 0].astype(np.float64))
+    reg.partial_fit(X, y)  # integers cast safely to float64
+    with pytest.raises(ValueError, match=r"y has dtype <U\d+ \(text/object\), but "
+                       r"this MLPRegressor was fitted on y of dtype float64"):
+        reg.partial_fit(X, X[:, 0].astype(str))
+    assert reg.n_iter_ == 2

@@ -401,3 +401,240 @@ def test_an_optimizer_with_branches_trains_in_the_compiled_loop_as_keras_fit(tab
     assert looped._network_key is not None and "_network_key" not in vars(reference)
     np.testing.assert_allclose(looped.history_["loss"], reference.history_["loss"],
                                rtol=1e-5)
+
+
+# ------------------------------------------ partial_fit / warm start inputs
+def _small_net(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                             keras.layers.Dense(3, activation="softmax")])
+
+
+_FIX = r"fit a new estimator on the new data"
+
+
+_REFUSED = {
+    "X int64": r"X has dtype int64 \(integer\), but this KerasClassifier was "
+               r"fitted on X of dtype float32 \(floating-point\)",
+    "X object": r"X has dtype object \(text/object\), but this KerasClassifier "
+                r"was fitted on X of dtype float32",
+    "y str": r"y has dtype <U\d+ \(text/object\), but this KerasClassifier was "
+             r"fitted on y of dtype int64 \(integer\)",
+    "y float": r"y has dtype float64 \(floating-point\), but this KerasClassifier "
+               r"was fitted on y of dtype int64",
+    "y indicator": r"y is 2-D with 3 column\(s\) per sample, but this "
+                   r"KerasClassifier was fitted on 1-D \(one value per sample\)",
+}
+
+
+@pytest.mark.parametrize("change", list(_REFUSED))
+@pytest.mark.parametrize("continued_by", ["partial_fit", "warm_start"])
+def test_a_continued_fit_refuses_inputs_of_another_kind(table, change,
+                                                         continued_by):
+    X, y = table
+    X, y = X[:40], y[:40]
+    clf = KerasClassifier(_small_net, warm_start=continued_by == "warm_start",
+                          **QUIET)
+    clf.partial_fit(X, y) if continued_by == "partial_fit" else clf.fit(X, y)
+    changed = {"X int64": (X.astype(np.int64), y),
+               "X object": (X.astype(object), y),
+               "y str": (X, y.astype(str)),
+               "y float": (X, y.astype(np.float64)),
+               "y indicator": (X, np.eye(3, dtype=int)[y])}[change]
+    weights = clf.model_.get_weights()
+    with pytest.raises(ValueError, match=_REFUSED[change] + ".*" + _FIX):
+        clf.partial_fit(*changed) if continued_by == "partial_fit" else clf.fit(
+            *changed)
+    for before, after in zip(weights, clf.model_.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)  # nothing was trained
+
+
+def test_a_continued_fit_takes_the_same_kind_of_data_at_another_width(table):
+    X, y = table
+    X, y = X[:40], y[:40]
+    clf = KerasClassifier(_small_net, **QUIET).partial_fit(X, y)
+    # float64 after float32 (scikeras raises), int32 after int64 labels
+    clf.partial_fit(X.astype(np.float64), y.astype(np.int32))
+    clf.partial_fit(pd.DataFrame(X), pd.Series(y))
+    assert clf.current_epoch == 3
+    reg = KerasRegressor(_regression_net, loss="mse", **QUIET).partial_fit(
+        X, X[:, 0].astype(np.float64))
+    reg.partial_fit(X, (X[:, 0] > 0).astype(np.int32))  # cast safely to float64
+    with pytest.raises(ValueError, match=r"y has dtype object \(text/object\), "
+                       r"but this KerasRegressor was fitted on y of dtype float64"):
+        reg.partial_fit(X, X[:, 0].astype(str).astype(object))
+    assert reg.current_epoch == 2
+
+
+def _regression_net(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                             keras.layers.Dense(1)])
+
+
+# -------------------------------------------------------- a network's loss
+def _net_for(meta):
+    if "n_classes_" in meta:
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(meta["n_classes_"],
+                                                    activation="softmax")])
+    return _regression_net(meta)
+
+
+def _model_given_as(kind, cls, meta):
+    """``model=`` (or a subclass) for each way scikeras takes a network."""
+    if kind == "a keras.Model":
+        return cls(_net_for(meta))
+    if kind == "a build function":
+        return cls(_net_for)
+    if kind == "a build function that compiles":
+        def build(meta, compile_kwargs):
+            model = _net_for(meta)
+            model.compile(**compile_kwargs)
+            return model
+        return cls(build)
+    if kind == "a keras.Model compiled without a loss":
+        model = _net_for(meta)
+        model.compile(optimizer="sgd")
+        return cls(model)
+
+    class Subclass(cls):
+        def _keras_build_fn(self, meta):
+            return _net_for(meta)
+
+    return Subclass()
+
+
+_NO_LOSS = "You must provide a loss or a compiled model"
+
+
+@pytest.mark.parametrize("loss", [None, "given"])
+@pytest.mark.parametrize("kind", ["a keras.Model", "a build function",
+                                  "a build function that compiles",
+                                  "a keras.Model compiled without a loss",
+                                  "subclass _keras_build_fn"])
+@pytest.mark.parametrize("cls", [KerasClassifier, KerasRegressor])
+def test_a_network_without_a_loss_says_so(table, cls, kind, loss):
+    X, y = table
+    X = X[:24]
+    y = y[:24] if cls is KerasClassifier else X[:, 0]
+    meta = ({"n_features_in_": 6, "n_classes_": 3} if cls is KerasClassifier
+            else {"n_features_in_": 6})
+    est = _model_given_as(kind, cls, meta)
+    if loss == "given":
+        loss = "sparse_categorical_crossentropy" if cls is KerasClassifier else "mse"
+    est.set_params(loss=loss, **QUIET)
+    # a classifier picks its cross-entropy when skdeep compiles; a network
+    # compiled by the user without a loss (or a regressor without one) cannot fit
+    fits = (kind != "a keras.Model compiled without a loss" and (
+        loss is not None or (cls is KerasClassifier
+                             and kind != "a build function that compiles")))
+    if fits:
+        est.fit(X, y)
+        assert len(est.history_["loss"]) == 1 and np.isfinite(est.history_["loss"][0])
+        return
+    for method in ("fit", "partial_fit"):
+        with pytest.raises(ValueError, match=_NO_LOSS):
+            getattr(est, method)(X, y)
+
+
+# -------------------------------------------- a subclass's own parameters
+class MyClassifier(KerasClassifier):
+    """As in scikeras's tutorials, with the build method taking its parameter."""
+
+    def __init__(self, hidden_layer_sizes=(100,), **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_layer_sizes = hidden_layer_sizes
+
+    def _keras_build_fn(self, hidden_layer_sizes, meta, compile_kwargs):
+        model = keras.Sequential([keras.Input((meta["n_features_in_"],))])
+        for units in hidden_layer_sizes:
+            model.add(keras.layers.Dense(units, activation="relu"))
+        model.add(keras.layers.Dense(meta["n_classes_"], activation="softmax"))
+        model.compile(loss="sparse_categorical_crossentropy",
+                      optimizer=compile_kwargs["optimizer"])
+        return model
+
+
+def test_a_subclass_parameter_reaches_its_build_method_by_name(table):
+    X, y = table
+    X, y = X[:60], y[:60]
+    clf = MyClassifier(hidden_layer_sizes=(5,), **QUIET).fit(X, y)
+    assert [layer.units for layer in clf.model_.layers] == [5, 3]
+    copy = clone(clf).set_params(hidden_layer_sizes=(4, 2))
+    assert copy.get_params()["hidden_layer_sizes"] == (4, 2)
+    assert [layer.units for layer in copy.fit(X, y).model_.layers] == [4, 2, 3]
+    search = GridSearchCV(MyClassifier(**QUIET),
+                          {"hidden_layer_sizes": [(2,), (3,)]}, cv=2).fit(X, y)
+    assert [layer.units for layer in search.best_estimator_.model_.layers] == [
+        search.best_params_["hidden_layer_sizes"][0], 3]
+    again = pickle.loads(pickle.dumps(clf))
+    assert again.hidden_layer_sizes == (5,)
+    np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X))
+    again.set_params(hidden_layer_sizes=(2,)).fit(X, y)
+    assert again.model_.layers[0].units == 2
+
+
+def test_subclass_parameters_go_only_to_build_functions_that_name_them(table):
+    from sklearn.utils.estimator_checks import check_no_attributes_set_in_init
+
+    X, y = table
+    check_no_attributes_set_in_init("MyClassifier", MyClassifier())
+    seen = {}
+
+    class WithModel(KerasClassifier):
+        def __init__(self, model=None, units=3, **kwargs):
+            super().__init__(model=model, **kwargs)
+            self.units = units
+
+    def build(meta, units):  # a model= build function names it too
+        seen["units"] = units
+        return _small_net(meta)
+
+    WithModel(build, units=7, **QUIET).initialize(X, y)
+    assert seen == {"units": 7}
+
+    class TakesKwargs(MyClassifier):
+        def _keras_build_fn(self, meta, **kwargs):  # scikeras passes it nothing
+            seen["kwargs"] = sorted(kwargs)
+            return _small_net(meta)
+
+    TakesKwargs(hidden_layer_sizes=(2,), **QUIET).initialize(X, y)
+    assert seen["kwargs"] == ["compile_kwargs", "params"]
+
+
+# ------------------------------------------------------ batch_size=-1 (all rows)
+class _CountBatches(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+
+def test_batch_size_minus_one_is_one_batch_of_all_rows_for_any_input(table):
+    # sparse X: the one batch is densified whole (scikeras takes it too);
+    # a DataFrame split over named inputs (no single array): all its rows
+    import scipy.sparse as sp
+
+    X, y = table
+    X, y = np.where(X > 0.5, X, 0)[:40], y[:40]
+    common = dict(loss="sparse_categorical_crossentropy", batch_size=-1, epochs=3,
+                  **QUIET)
+    counter = _CountBatches()
+    sparse = KerasClassifier(_small_net, callbacks=[counter], **common).fit(
+        sp.csr_matrix(X), y)
+    assert counter.batches == 3  # one step per epoch
+    dense = KerasClassifier(_small_net, **common).fit(X, y)
+    rows = KerasClassifier(_small_net, **dict(common, batch_size=len(X))).fit(X, y)
+    np.testing.assert_allclose(sparse.history_["loss"], dense.history_["loss"],
+                               rtol=1e-5)
+    np.testing.assert_allclose(dense.history_["loss"], rows.history_["loss"],
+                               rtol=1e-6)
+    np.testing.assert_allclose(sparse.predict_proba(sp.csr_matrix(X)),
+                               dense.predict_proba(X), rtol=1e-5)
+    counter = _CountBatches()
+    KerasClassifier(_two_inputs, input_columns={"wide": ["a", "b"],
+                                                "deep": ["c", "d", "e", "f"]},
+                    callbacks=[counter], **common).fit(
+        pd.DataFrame(X, columns=list("abcdef")), y)
+    assert counter.batches == 3

@@ -144,7 +144,9 @@ WRAPPER_DOC = """
         Keras metrics; ``metrics__<i>__<name>`` routes arguments. History
         keys use full names (``mean_absolute_error``).
     batch_size : int or None, default=None
-        Rows per batch in fit and predict; None means 32, -1 all rows.
+        Rows per batch in fit and predict; None means 32, -1 all rows in one
+        batch (sparse X is then densified whole: n_samples x n_features
+        floats, as in scikeras; give a batch size to keep memory per batch).
     validation_batch_size : int or None, default=None
     verbose : int, default=1
         Keras's progress output.

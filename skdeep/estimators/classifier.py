@@ -117,7 +117,10 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
         Has no validation split, so ``early_stopping`` must be False (as in
         scikit-learn). The optimizer's state carries over between calls
         unless its settings changed; ``history_`` and ``n_iter_`` grow by one
-        epoch per call.
+        epoch per call. X and the labels keep the kind of data of the first
+        call: another width passes (float64 after float32), but string
+        labels after integer ones, object X after numeric X, int64 X after
+        float32 X or a label matrix after 1-D labels raise.
 
         Parameters
         ----------

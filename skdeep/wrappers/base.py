@@ -31,7 +31,7 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array
@@ -63,7 +63,11 @@ from skdeep.engine.routing import (
     check_routed_names,
     route_params,
 )
-from skdeep.estimators.base import _check_no_missing_target
+from skdeep.estimators.base import (
+    _check_no_missing_target,
+    _check_same_inputs,
+    _input_signature,
+)
 from skdeep.exceptions import NotFittedError, SkdeepWarning
 from skdeep.wrappers.encoders import (
     ColumnGroups,
@@ -80,7 +84,9 @@ class BaseWrapper(BaseEstimator):
     Subclass it (or ``KerasClassifier`` / ``KerasRegressor``) the scikeras
     way: define ``__init__(self, model=None, my_param=1, **kwargs)`` calling
     ``super().__init__(model=model, **kwargs)``, a ``_keras_build_fn(self,
-    ...)`` method used when ``model`` is None, and ``feature_encoder`` /
+    ...)`` method used when ``model`` is None (it, or a ``model=`` build
+    function, gets by name the subclass's own ``__init__`` parameters that its
+    signature names), and ``feature_encoder`` /
     ``target_encoder`` properties returning scikit-learn transformers. The
     parameters of every ``__init__`` in the class hierarchy, and the extra
     keyword arguments, are the estimator's parameters (``get_params``).
@@ -332,6 +338,8 @@ class BaseWrapper(BaseEstimator):
         available = {"meta": self._get_metadata,
                      "compile_kwargs": self._get_compile_kwargs,
                      "params": self.get_params}
+        kwargs = {**self._subclass_params_named_by(fn, set(kwargs) | set(available)),
+                  **kwargs}
         args = build_fn_arguments(fn, owner=type(self).__name__, kwargs=kwargs,
                                   available=available)
         with training.seeded_build(self._seed):
@@ -343,6 +351,28 @@ class BaseWrapper(BaseEstimator):
                 f"The network of {type(self).__name__} must be a keras.Model; the "
                 f"build function returned {type(model).__name__}.")
         return model
+
+    def _subclass_params_named_by(self, fn, taken):
+        """The parameters a subclass declares in its ``__init__`` that the build
+        function names in its signature (not through ``**kwargs``, so a
+        scikeras-style ``_keras_build_fn(self, **kwargs)`` gets what it gets
+        there), except names given another way (``taken``)."""
+        try:
+            parameters = inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            return {}
+        named = {n for n, p in parameters.items()
+                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        declared = set()
+        for klass in type(self).__mro__:
+            if (not isinstance(klass, type) or not issubclass(klass, BaseWrapper)
+                    or klass.__module__.startswith("skdeep.")):
+                continue  # skdeep's own classes: their parameters are routed
+            init = klass.__dict__.get("__init__")
+            if init is not None:
+                declared.update(inspect.signature(init).parameters)
+        return {name: getattr(self, name) for name in sorted(declared & named - taken)
+                if "__" not in name and name != "self" and hasattr(self, name)}
 
     def _default_loss(self):
         """The loss when ``loss=None`` and the network is not compiled."""
@@ -359,8 +389,23 @@ class BaseWrapper(BaseEstimator):
                 kwargs["loss"] = self._default_loss()
             model.compile(**kwargs)
             self._owns_compile = True
-        if not getattr(model, "loss", None):
-            self._default_loss()
+        if not _has_loss(getattr(model, "loss", None)):
+            name = type(self).__name__
+            if self.loss is None:
+                example = ("sparse_categorical_crossentropy" if is_classifier(self)
+                           else "mse")
+                fix = (f"Pass loss=... (e.g. {name}(loss={example!r})) and compile "
+                       "with model.compile(**compile_kwargs) in the build "
+                       "function, or compile with model.compile(loss=..., "
+                       "optimizer=...).")
+            else:
+                fix = (f"loss={self.loss!r} only compiles a network that is not "
+                       "compiled yet: compile with model.compile(**compile_kwargs) "
+                       "in the build function (compile_kwargs holds the loss), or "
+                       "return the network uncompiled.")
+            raise ValueError(
+                "You must provide a loss or a compiled model: the network came "
+                f"compiled without a loss. {fix}")
         if not getattr(model, "optimizer", None):
             raise ValueError("You must provide an optimizer or a compiled model.")
 
@@ -395,6 +440,7 @@ class BaseWrapper(BaseEstimator):
         self._seed = self._random_seed()
         for attr in ("history_", "model_", "_owns_compile", "_network_key"):
             self.__dict__.pop(attr, None)
+        self._input_signature = _input_signature(X, y)
         X, y = self._validate_data(X, y, reset=True)
         self.target_encoder_ = self.target_encoder.fit(y)
         self.__dict__.update(getattr(self.target_encoder_, "get_metadata", dict)())
@@ -429,7 +475,14 @@ class BaseWrapper(BaseEstimator):
         return self
 
     def partial_fit(self, X, y, sample_weight=None, **kwargs):
-        """Train one epoch from the current weights; ``history_`` grows."""
+        """Train one epoch from the current weights; ``history_`` grows.
+
+        X and y keep the kind of data of the first call (as in a warm-start
+        ``fit``): another width passes (float64 after float32), text after
+        numbers or numbers after text raise, as does a dtype that NumPy
+        does not cast safely to the first one (int64 X after float32 X) and
+        another shape of y per sample.
+        """
         for arg in ("epochs", "initial_epoch"):
             if arg in kwargs:
                 raise TypeError(
@@ -442,6 +495,8 @@ class BaseWrapper(BaseEstimator):
     def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
         if (self.warm_start or warm_start) and self.initialized_:
             configure_process()
+            _check_same_inputs(self, self.__dict__.get("_input_signature"), X, y,
+                               strict_y_ndim=True)
             X, y = self._validate_data(X, y)
         else:
             X, y = self._initialize(X, y)
@@ -620,6 +675,15 @@ class BaseWrapper(BaseEstimator):
         tags.target_tags.multi_output = True
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _has_loss(loss):
+    """Whether a compiled loss (or a list / dict of them) names any loss."""
+    if isinstance(loss, (list, tuple)):
+        return any(_has_loss(part) for part in loss)
+    if isinstance(loss, dict):
+        return any(_has_loss(part) for part in loss.values())
+    return loss is not None
 
 
 def _dense(part):
