@@ -272,3 +272,69 @@ def test_the_inline_executor_can_be_turned_off_and_fits_stay_close(monkeypatch, 
     skdeep.clear_cache()
     with pytest.raises(ValueError, match="SKDEEP_EXECUTOR='threads' is not"):
         MLPClassifier(**FAST, random_state=0).fit(X, y)
+
+
+def test_a_thread_drawing_from_the_global_generators_is_not_disturbed_by_fits(blobs):
+    # skdeep's fits (and the builds of a user's network with unseeded layers)
+    # run in one thread while another draws from NumPy's and Python's global
+    # generators: the drawing thread sees the sequence it would see alone
+    X, y = blobs
+
+    def build(meta):
+        return keras.Sequential([
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(4, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+    done = threading.Event()
+    draws = {"numpy": [], "python": []}
+
+    def draw():
+        np.random.seed(123)
+        random.seed(123)
+        while not done.is_set():
+            draws["numpy"].append(np.random.random())
+            draws["python"].append(random.random())
+
+    drawer = threading.Thread(target=draw)
+    drawer.start()
+    try:
+        for seed in range(3):
+            MLPClassifier((4,), epochs=1, random_state=seed).fit(X, y)
+            KerasClassifier(build, epochs=1, verbose=0, random_state=seed).fit(X, y)
+    finally:
+        done.set()
+        drawer.join()
+    n = len(draws["numpy"])
+    assert n > 1000  # drew all along
+    np.random.seed(123)
+    random.seed(123)
+    alone = {"numpy": [np.random.random() for _ in range(n)],
+             "python": [random.random() for _ in range(len(draws["python"]))]}
+    assert draws["numpy"] == alone["numpy"]
+    assert draws["python"] == alone["python"]
+
+
+def test_unseeded_layers_of_a_build_function_follow_random_state(blobs):
+    # Keras seeds unseeded layers from Python's generator; skdeep gives the
+    # build its own generator, seeded by random_state, so these fits repeat
+    # whatever the global generators hold
+    X, y = blobs
+
+    def build(meta):
+        return keras.Sequential([
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+    outs = []
+    for global_seed in (1, 2):
+        random.seed(global_seed)
+        np.random.seed(global_seed)
+        outs.append(KerasClassifier(build, epochs=2, verbose=0, random_state=0)
+                    .fit(X, y).predict_proba(X))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    other = KerasClassifier(build, epochs=2, verbose=0, random_state=1).fit(X, y)
+    assert not np.array_equal(other.predict_proba(X), outs[0])
+
