@@ -12,6 +12,7 @@ from skdeep.architectures import (
     build_autoencoder,
     split_autoencoder,
 )
+from skdeep.engine.process import quiet_retracing
 from skdeep.estimators._docs import ATTR_DOC as _ATTR_DOC
 from skdeep.estimators._docs import TRAINING_DOC as _TRAINING_DOC
 from skdeep.estimators._params import (
@@ -233,6 +234,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return cached[1:]
 
     @staticmethod
+    @quiet_retracing()
     def _run(model, X):
         n = X.shape[0]
         padded = -n % _PREDICT_ROWS  # one kind of batch shape (see base)

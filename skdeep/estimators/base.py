@@ -32,7 +32,7 @@ from sklearn.utils.validation import _check_sample_weight
 from skdeep import engine
 from skdeep._compat import HasMethods, Interval, StrOptions, validate_data
 from skdeep.engine import keras_fit, training
-from skdeep.engine.process import configure_process
+from skdeep.engine.process import quiet_retracing
 from skdeep.engine.routing import route_params
 from skdeep.exceptions import NotFittedError, SkdeepWarning
 
@@ -275,7 +275,6 @@ class BaseKerasEstimator(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, *, epochs, continuing, validate,
              partial=False, **target_kwargs):
-        configure_process()
         _check_no_missing_target(y)
         X, y = self._validate_X(X, y, reset=not continuing)
         y_enc = (self._transform_target(y) if continuing
@@ -574,6 +573,7 @@ class BaseKerasEstimator(BaseEstimator):
             return lambda X: fwd(model, X)
         return model.predict_on_batch
 
+    @quiet_retracing()
     def _predict_raw(self, X):
         """Network outputs for X as a float64 array of shape (n, n_units)."""
         self._check_fitted()

@@ -54,7 +54,7 @@ from skdeep.engine.keras_objects import (
     rebuilds_from_config,
     take,
 )
-from skdeep.engine.process import configure_process
+from skdeep.engine.process import quiet_retracing
 from skdeep.engine.routing import (
     ROUTED_DESTINATIONS,
     build_callbacks,
@@ -395,7 +395,6 @@ class BaseWrapper(BaseEstimator):
         self._predict_callbacks = shared + build_callbacks(params, "predict__callbacks")
 
     def _initialize(self, X, y=None):
-        configure_process()
         self._seed = self._random_seed()
         for attr in ("history_", "model_", "_owns_compile", "_network_key"):
             self.__dict__.pop(attr, None)
@@ -445,7 +444,6 @@ class BaseWrapper(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
         if (self.warm_start or warm_start) and self.initialized_:
-            configure_process()
             X, y = self._validate_data(X, y)
         else:
             X, y = self._initialize(X, y)
@@ -599,6 +597,7 @@ class BaseWrapper(BaseEstimator):
             model.predict_function = None
 
     # --------------------------------------------------------- predicting
+    @quiet_retracing()
     def _predict_raw(self, X, **kwargs):
         if not self.initialized_:
             raise NotFittedError(
