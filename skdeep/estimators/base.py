@@ -10,7 +10,8 @@
    architecture is unchanged and apply changed training settings;
 4. ``_train``: a whole fit in one compiled call (``skdeep.engine.loop``) for
    skdeep's own networks, else ``keras.Model.fit`` (``skdeep.engine.keras_fit``);
-5. ``_extra_phases``: further phases (fine-tuning), then ``history_``.
+5. ``_extra_phases``: further phases (fine-tuning; in fit, never in
+   ``partial_fit``), then ``history_``.
 
 A fit seeds nothing globally: every random draw comes from the fit's seed
 (layers seeded at build, stateless shuffles keyed by seed and epoch).
@@ -293,7 +294,7 @@ class BaseKerasEstimator(BaseEstimator):
                                  batch_size=batch_size, seed=seed,
                                  epoch_offset=offset)]
         for prepare, phase_epochs, phase_lr in (
-                () if continuing else self._extra_phases()):
+                () if continuing or partial else self._extra_phases()):
             prepare(model)  # e.g. unfreeze layers for fine-tuning
             self._compile(model, steps, engine="keras", learning_rate=phase_lr,
                           epochs=phase_epochs)
