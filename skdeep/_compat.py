@@ -33,6 +33,7 @@ __all__ = [
     "check_feature_names",
     "check_n_features",
     "check_sample_weight",
+    "keras_seed_generator_module",
     "load_model_from_fileobj",
     "safe_indexing",
     "save_model_to_fileobj",
@@ -65,3 +66,22 @@ def sklearn_converters():
     from skl2onnx._supported_operators import sklearn_operator_name_map
 
     return sklearn_operator_name_map
+
+
+def keras_seed_generator_module():
+    """Keras's module whose ``make_default_seed`` seeds unseeded layers.
+
+    Keras 3 draws the seed of a layer or initializer created without one from
+    ``python_random.randint`` in ``keras.src.random.seed_generator`` (the
+    ``random`` module, read at each call); skdeep's ``seeded_build`` hands that
+    name a per-thread generator. Returns None when Keras no longer reads seeds
+    that way (then unseeded layers of a user's build function draw from
+    Python's global generator, as in plain Keras). Review at each Keras minor
+    release (checked with 3.15).
+    """
+    from keras.src.random import seed_generator
+
+    if not hasattr(seed_generator, "python_random") or not hasattr(
+            seed_generator, "make_default_seed"):
+        return None
+    return seed_generator

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
+from skdeep.export import export_network, export_onnx, load_onnx
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import make_column_transformer
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris
@@ -21,7 +22,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import skdeep
-from skdeep.export import export_network, export_onnx, load_onnx
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("skl2onnx")
@@ -687,3 +687,58 @@ def test_quantized_conv_and_text_pipelines_run(exported, tmp_path, name, scheme)
         return
     assert (onnx_model.predict(X) == model.predict(X)).mean() >= 0.9
     assert_allclose(onnx_model.predict_proba(X), model.predict_proba(X), atol=0.05)
+
+
+def _run_exported(fmt, path, X):
+    """The exported network's output for X, loaded the way a server would."""
+    import warnings
+
+    import keras
+    import tensorflow as tf
+
+    X = np.asarray(X, dtype=np.float32)
+    if fmt == "keras":
+        return keras.saving.load_model(path).predict(X, verbose=0)
+    if fmt == "saved_model":
+        served = tf.saved_model.load(str(path))  # kept: it owns the variables
+        return served.serve(X).numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation
+        interpreter = tf.lite.Interpreter(str(path))
+    inp = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(inp["index"], list(X.shape))
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(inp["index"], X)
+    interpreter.invoke()
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+
+def _regressors():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 6)).astype(np.float32)
+    y = 200.0 + 40.0 * X[:, 0] - 15.0 * X[:, 1]  # far from z-scores
+    two = np.column_stack([y, -3.0 + 0.01 * X[:, 2]])
+    return {
+        "mlp": (skdeep.MLPRegressor((4,), epochs=2, random_state=0), X, y),
+        "mlp-2-outputs": (skdeep.MLPRegressor((4,), epochs=2, random_state=0), X,
+                          two),
+        "sequence": (skdeep.SequenceRegressor((3,), cell="conv1d", kernel_size=2,
+                                              epochs=2, input_shape=(3, 2),
+                                              random_state=0), X, y),
+    }
+
+
+@pytest.mark.parametrize("fmt, name", [("keras", "net.keras"),
+                                       ("saved_model", "net_saved"),
+                                       ("tflite", "net.tflite")])
+@pytest.mark.parametrize("which", ["mlp", "mlp-2-outputs", "sequence"])
+def test_exported_regressor_networks_predict_in_the_targets_units(tmp_path, fmt,
+                                                                  name, which):
+    reg, X, y = _regressors()[which]
+    reg.fit(X, y)
+    path = export_network(reg, tmp_path / name, format=fmt)
+    # the network's own input: flat rows as (n, timesteps, features) for sequences
+    got = _run_exported(fmt, path, X.reshape(len(X), *reg.model_.input_shape[1:]))
+    expected = reg.predict(X)
+    assert got.shape == (len(X), reg.n_outputs_)
+    assert_allclose(got.reshape(expected.shape), expected, rtol=1e-5, atol=1e-4)

@@ -229,3 +229,17 @@ def test_the_base_model_is_read_once_per_fit_and_not_when_checking(images,
     assert len(calls) == 1
     clf.fit(X[:60], y[:60])
     assert len(calls) == 2
+
+
+def test_partial_fit_trains_one_epoch_and_never_fine_tunes(images, pretrained):
+    base, _ = pretrained
+    X, y = images
+    clf = TransferClassifier(base, head_layer_sizes=(8,), trainable_layers=2,
+                             fine_tune_epochs=2, fine_tune_learning_rate=1e-2,
+                             early_stopping=False, random_state=0)
+    for calls in (1, 2):
+        clf.partial_fit(X[:100], y[:100], classes=np.arange(10))
+        assert clf.n_iter_ == calls and len(clf.history_["loss"]) == calls
+    inner = next(layer for layer in clf.model_.layers if layer.name == "base")
+    for a, b in zip(base.get_weights(), inner.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # the base stayed frozen

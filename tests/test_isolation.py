@@ -312,3 +312,120 @@ def test_the_inline_guard_allows_only_graphs_of_known_ops():
     assert _runs_inline(known)
     assert not _runs_inline(unknown)
     assert not _runs_inline(tf.function(nested, input_signature=spec))
+
+
+def test_a_thread_drawing_from_the_global_generators_is_not_disturbed_by_fits(blobs):
+    # skdeep's fits (and the builds of a user's network with unseeded layers)
+    # run in one thread while another draws from NumPy's and Python's global
+    # generators: the drawing thread sees the sequence it would see alone
+    X, y = blobs
+
+    def build(meta):
+        return keras.Sequential([
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(4, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+    done = threading.Event()
+    draws = {"numpy": [], "python": []}
+
+    def draw():
+        np.random.seed(123)
+        random.seed(123)
+        while not done.is_set():
+            draws["numpy"].append(np.random.random())
+            draws["python"].append(random.random())
+
+    drawer = threading.Thread(target=draw)
+    drawer.start()
+    try:
+        for seed in range(3):
+            MLPClassifier((4,), epochs=1, random_state=seed).fit(X, y)
+            KerasClassifier(build, epochs=1, verbose=0, random_state=seed).fit(X, y)
+    finally:
+        done.set()
+        drawer.join()
+    n = len(draws["numpy"])
+    assert n > 1000  # drew all along
+    np.random.seed(123)
+    random.seed(123)
+    alone = {"numpy": [np.random.random() for _ in range(n)],
+             "python": [random.random() for _ in range(len(draws["python"]))]}
+    assert draws["numpy"] == alone["numpy"]
+    assert draws["python"] == alone["python"]
+
+
+def test_unseeded_layers_of_a_build_function_follow_random_state(blobs):
+    # Keras seeds unseeded layers from Python's generator; skdeep gives the
+    # build its own generator, seeded by random_state, so these fits repeat
+    # whatever the global generators hold
+    X, y = blobs
+
+    def build(meta):
+        return keras.Sequential([
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+    outs = []
+    for global_seed in (1, 2):
+        random.seed(global_seed)
+        np.random.seed(global_seed)
+        outs.append(KerasClassifier(build, epochs=2, verbose=0, random_state=0)
+                    .fit(X, y).predict_proba(X))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    other = KerasClassifier(build, epochs=2, verbose=0, random_state=1).fit(X, y)
+    assert not np.array_equal(other.predict_proba(X), outs[0])
+
+
+_PROCESS_SCRIPT = """
+import logging, os, sys
+import keras
+import numpy as np
+import tensorflow as tf
+
+def snapshot():
+    return (dict(os.environ),
+            tf.config.threading.get_inter_op_parallelism_threads(),
+            tf.config.threading.get_intra_op_parallelism_threads(),
+            list(logging.getLogger("tensorflow").filters))
+
+before = snapshot()
+from skdeep import MLPClassifier
+X = np.random.RandomState(0).normal(size=(60, 3)).astype("float32")
+MLPClassifier((4,), epochs=1, random_state=0).fit(X, (X[:, 0] > 0).astype(int))
+after = snapshot()
+for name, a, b in zip(("os.environ", "inter-op threads", "intra-op threads",
+                       "tensorflow logger filters"), before, after):
+    if a != b:
+        if isinstance(a, dict):
+            a, b = ({k: v for k, v in a.items() if b.get(k) != v},
+                    {k: v for k, v in b.items() if a.get(k) != v})
+        print(f"CHANGED {name}: {a!r} -> {b!r}")
+# a user's own retracing warning still reaches their handlers
+seen = []
+handler = logging.Handler()
+handler.emit = lambda record: seen.append(record.getMessage())
+logging.getLogger("tensorflow").addHandler(handler)
+tf.get_logger().warning("5 out of the last 5 calls to f triggered "
+                        "tf.function retracing")
+print("USER WARNING SEEN" if seen else "USER WARNING HIDDEN")
+"""
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_import_and_fit_leave_process_settings_alone(backend):
+    # a fresh process: the "before" snapshot is taken before skdeep is imported
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KERAS_BACKEND": backend, "OMP_NUM_THREADS": "1"}
+    env.pop("XLA_FLAGS", None)
+    env.pop("SKDEEP_NUM_THREADS", None)
+    out = subprocess.run([sys.executable, "-c", _PROCESS_SCRIPT], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "CHANGED" not in out.stdout, out.stdout
+    assert "USER WARNING SEEN" in out.stdout, out.stdout

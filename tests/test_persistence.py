@@ -13,11 +13,11 @@ import joblib
 import keras
 import numpy as np
 import pytest
+from skdeep.persistence import export_keras, export_saved_model, read_metadata
 
 import skdeep
 from skdeep import MLPClassifier, MLPRegressor, load, make_tabular_pipeline, save, tune
 from skdeep.exceptions import IntegrityError, VersionMismatchWarning
-from skdeep.persistence import export_keras, export_saved_model, read_metadata
 
 FAST = dict(hidden_layer_sizes=(8,), epochs=3, random_state=0)
 
@@ -188,3 +188,19 @@ def test_saved_files_get_the_usual_mode(fitted, tmp_path):
     os.chmod(tmp_path / "new.skdeep", 0o600)  # a file the user locked down
     save(pipe, tmp_path / "new.skdeep")
     assert os.stat(tmp_path / "new.skdeep").st_mode & 0o777 == 0o600
+
+
+def test_exported_regressor_network_predicts_what_the_pipeline_predicts(blobs,
+                                                                         tmp_path):
+    tf = pytest.importorskip("tensorflow")
+    X, _ = blobs
+    y = 500.0 + 80.0 * X[:, 0]  # far from the standardised target the net learns
+    pipe = make_tabular_pipeline(MLPRegressor(**FAST)).fit(X, y)
+    features = pipe[:-1].transform(X).astype(np.float32)
+    net = keras.saving.load_model(export_keras(pipe, str(tmp_path / "r.keras")),
+                                  safe_mode=True)
+    np.testing.assert_allclose(net.predict(features, verbose=0).ravel(),
+                               pipe.predict(X), rtol=1e-5)
+    served = tf.saved_model.load(export_saved_model(pipe, str(tmp_path / "r")))
+    np.testing.assert_allclose(served.serve(features).numpy().ravel(),
+                               pipe.predict(X), rtol=1e-5)

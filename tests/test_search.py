@@ -163,3 +163,99 @@ def test_early_stopping_validation_comes_from_the_training_fold_only(small):
         alone = MLPClassifier(**dict(TINY, epochs=6), random_state=0).fit(
             X[train], y[train])
         assert alone.history_["val_loss"] == est.history_["val_loss"]
+
+
+def _family(name):
+    """``(estimator at its defaults but 1 epoch, X, y, output)`` for a family."""
+    import keras
+
+    import skdeep
+
+    rng = np.random.RandomState(0)
+    n = 80  # 72 training rows: more than the two smallest batch sizes
+    X = rng.normal(size=(n, 6)).astype(np.float32)
+    labels, target = (X[:, 0] > 0).astype(int), X[:, 0] - 2 * X[:, 1]
+    images = rng.uniform(size=(n, 8, 8)).astype(np.float32)
+    steps = X.reshape(n, 3, 2)
+    fit = dict(epochs=1, random_state=0)
+
+    def build(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(4, activation="relu"),
+                                 keras.layers.Dense(meta.get("n_classes_", 1))])
+
+    inputs = keras.Input((8, 8, 1))  # a "pretrained" base: fixed weights
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv_a",
+                            kernel_initializer=keras.initializers.GlorotUniform(0))(
+        inputs)
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv_b",
+                            kernel_initializer=keras.initializers.GlorotUniform(1))(x)
+    base = keras.Model(inputs, keras.layers.Flatten()(x), name="base")
+
+    # more distinct words than the smallest max_tokens in the space (5000)
+    texts = [" ".join(f"w{i * 80 + j}" for j in range(80)) for i in range(n)]
+    proba = "predict_proba"
+    return {
+        "MLPClassifier": (skdeep.MLPClassifier(**fit), X, labels, proba),
+        "MLPRegressor": (skdeep.MLPRegressor(**fit), X, target, "predict"),
+        "CNNClassifier": (skdeep.CNNClassifier(**fit), images, labels, proba),
+        "TransferClassifier": (skdeep.TransferClassifier(base, **fit), images,
+                               labels, proba),
+        "SequenceClassifier": (skdeep.SequenceClassifier(**fit), steps, labels,
+                               proba),
+        "SequenceRegressor": (skdeep.SequenceRegressor(**fit), steps, target,
+                              "predict"),
+        "TextClassifier": (skdeep.TextClassifier(**fit), texts, labels, proba),
+        "AutoencoderTransformer": (skdeep.AutoencoderTransformer(**fit), X, None,
+                                   "transform"),
+        "KerasClassifier": (skdeep.KerasClassifier(build, **fit), X, labels,
+                            proba),
+        "KerasRegressor": (skdeep.KerasRegressor(build, loss="mse", **fit), X,
+                           target, "predict"),
+    }[name]
+
+
+def _two_values(name, values, estimator):
+    """Two distinct values of a space entry (list, scipy or Optuna distribution)."""
+    if isinstance(values, list):
+        return values[0], values[1]
+    if hasattr(values, "ppf"):
+        return tuple(float(v) for v in values.ppf([0.1, 0.9]))
+    from skdeep.search.optuna_space import to_optuna_space
+
+    decoder = to_optuna_space({name: values}, estimator)[1].get(name, {})
+    if hasattr(values, "choices"):
+        return tuple(decoder.get(c, c) for c in values.choices[:2])
+    return values.low, values.high
+
+
+@pytest.mark.parametrize("strategy", ["grid", "random", "bayes"])
+@pytest.mark.parametrize("family", [
+    "MLPClassifier", "MLPRegressor", "CNNClassifier", "TransferClassifier",
+    "SequenceClassifier", "SequenceRegressor", "TextClassifier",
+    "AutoencoderTransformer", "KerasClassifier", "KerasRegressor"])
+def test_every_parameter_of_a_default_space_changes_the_fit(family, strategy):
+    # a parameter with no effect under the estimator's defaults makes
+    # candidates that are the same network under different names
+    if strategy == "bayes":
+        pytest.importorskip("optuna")
+    from sklearn.base import clone
+
+    estimator, X, y, output = _family(family)
+
+    def fit_output(**params):
+        fitted = clone(estimator).set_params(**params).fit(X, y)
+        return np.asarray(getattr(fitted, output)(X))
+
+    without_effect = []
+    for i, (name, values) in enumerate(
+            default_space(estimator, strategy=strategy).items()):
+        a, b = _two_values(name, values, estimator)
+        outs = [fit_output(**{name: a}), fit_output(**{name: b})]
+        if i == 0:  # fits repeat exactly, so a difference is the parameter's
+            np.testing.assert_array_equal(fit_output(**{name: a}), outs[0])
+        if outs[0].shape == outs[1].shape and np.array_equal(*outs):
+            without_effect.append(name)
+    assert not without_effect, (
+        f"{family}'s {strategy} space tunes {without_effect}, which change "
+        "nothing under its defaults")

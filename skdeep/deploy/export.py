@@ -273,9 +273,16 @@ def export_network(model, path, *, format="keras"):
         (TensorFlow Lite) flat buffer through Keras's ``export(format="litert")``.
 
     The preprocessing in front of the network is not included: use
-    :func:`export_onnx` for the whole pipeline.
+    :func:`export_onnx` for the whole pipeline. A regressor's network predicts
+    in the target's units, as ``predict`` does (skdeep's regressors train on
+    standardised targets; the exported network ends with a frozen layer that
+    undoes it), with shape ``(n_samples, n_outputs)``.
     """
-    from skdeep.deploy.persistence import export_keras, export_saved_model
+    from skdeep.deploy.persistence import (
+        export_keras,
+        export_saved_model,
+        network_in_target_units,
+    )
 
     path = os.fspath(path)
     if format == "keras":
@@ -285,7 +292,8 @@ def export_network(model, path, *, format="keras"):
     if format == "tflite":
         _, network = _split(model)
         _check_fitted(network)
-        network.model_.export(path, format="litert", verbose=False)
+        network_in_target_units(network).export(path, format="litert",
+                                                verbose=False)
         return path
     raise ValueError(
         f"format must be one of {list(NETWORK_FORMATS)} (or use export_onnx for "

@@ -279,7 +279,35 @@ def _network(obj):
             f"Export needs a fitted skdeep estimator (or a pipeline/search ending "
             f"in one); got {type(network).__name__} without model_."
         )
-    return network.model_
+    return network_in_target_units(network)
+
+
+def network_in_target_units(estimator):
+    """The fitted network of ``estimator``, predicting in the target's units.
+
+    skdeep's ready-made regressors train their network on standardised
+    targets, ``(y - mean) / scale``, and undo that in ``predict``. For export,
+    their network gets a last, frozen ``Dense`` layer (named
+    ``"target_units"``, diagonal kernel ``scale``, bias ``mean``) that undoes
+    it, so the exported network outputs what ``predict`` returns, with shape
+    ``(n_samples, n_outputs)``. A plain Keras layer: the file loads without
+    custom objects. Other estimators' networks are returned as they are.
+    """
+    import keras
+    import numpy as np
+
+    model = estimator.model_
+    if not getattr(estimator, "_scale_target", False) or not hasattr(
+            estimator, "_y_scale"):
+        return model
+    width = int(model.outputs[0].shape[-1])
+    scale = np.broadcast_to(np.asarray(estimator._y_scale, np.float64), (width,))
+    mean = np.broadcast_to(np.asarray(estimator._y_mean, np.float64), (width,))
+    undo = keras.layers.Dense(width, trainable=False, dtype="float32",
+                              name="target_units")
+    outputs = undo(model.outputs[0])
+    undo.set_weights([np.diag(scale).astype(np.float32), mean.astype(np.float32)])
+    return keras.Model(model.input, outputs, name=model.name)
 
 
 def export_keras(obj, path):
@@ -287,7 +315,8 @@ def export_keras(obj, path):
 
     Safe to share: ``keras.saving.load_model(path)`` loads it without running
     code from the file (``safe_mode=True``). The preprocessing in front of it
-    is not included.
+    is not included. A regressor's network predicts in the target's units
+    (see :func:`network_in_target_units`).
     """
     path = os.fspath(path)
     if not path.endswith(".keras"):
@@ -300,8 +329,9 @@ def export_saved_model(obj, path):
     """Write the fitted network as a TensorFlow SavedModel for serving.
 
     The serving signature takes the network's input (the already
-    preprocessed features) and returns its raw output (probabilities for
-    skdeep's classifiers).
+    preprocessed features) and returns the network's output: probabilities
+    for skdeep's classifiers, predictions in the target's units for its
+    regressors (see :func:`network_in_target_units`).
     """
     path = os.fspath(path)
     _network(obj).export(path, format="tf_saved_model", verbose=False)

@@ -13,6 +13,8 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
+from skdeep.engine.process import quiet_retracing
+
 __all__ = ["fit", "plan_execution"]
 
 
@@ -138,4 +140,5 @@ def fit(model, data, validation, *, epochs, batch_size, seed, epoch_offset,
             kwargs["validation_data"] = _py_batches(val_arrays, val_batch, seed, 0,
                                                     False)
     kwargs.update(extra)
-    return model.fit(**kwargs).history
+    with quiet_retracing():  # Keras traces a train function per network
+        return model.fit(**kwargs).history

@@ -1,87 +1,60 @@
-"""Process configuration: the backend's thread pools and log noise.
+"""TensorFlow's retracing noise, silenced for skdeep's own calls only.
 
-The only module that changes process-wide settings, once per process, at the
-first fit. Nothing here is undone afterwards: these are settings a worker
-process needs for its whole life, not state of one fit.
+skdeep changes no process-wide setting: not the backend's thread pools, not
+``os.environ`` (``XLA_FLAGS``), not a logger beyond the call that needs it.
+Thread pools are the user's to set (TensorFlow reads
+``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS``, JAX reads
+``XLA_FLAGS``; see the README's section on Dask).
 """
 
+import contextlib
 import logging
-import os
 import threading
-import warnings
 
-from skdeep.exceptions import SkdeepWarning
-
-__all__ = ["configure_process"]
+__all__ = ["quiet_retracing"]
 
 _LOCK = threading.Lock()
-_CONFIGURED = False
+_QUIET = {}  # thread id -> depth of nested quiet_retracing blocks
+_MESSAGE = "triggered tf.function retracing"
 
 
 class _RetracingNoiseFilter(logging.Filter):
-    """Drop TensorFlow's "triggered tf.function retracing" warning.
+    """Drop TensorFlow's retracing warning, for the threads inside skdeep only.
 
-    Keras traces new functions for every new network; in a search that is by
-    design, and TensorFlow's warning about it is noise.
+    Keras traces new train and predict functions for every new network; in a
+    search that is by design, and TensorFlow's warning about it is noise. A
+    user's own functions, traced in their own threads, still warn.
     """
 
     def filter(self, record):
-        return "triggered tf.function retracing" not in record.getMessage()
+        return record.thread not in _QUIET or _MESSAGE not in record.getMessage()
 
 
-def _thread_limit():
-    """Threads this process may use, from the environment, or None."""
-    name = "SKDEEP_NUM_THREADS" if os.environ.get("SKDEEP_NUM_THREADS") else (
-        "OMP_NUM_THREADS")
-    value = os.environ.get(name)
-    if not value:
-        return None
-    try:
-        return max(1, int(value))
-    except ValueError:
-        if name == "SKDEEP_NUM_THREADS":  # OpenMP's own variable may be a list
-            warnings.warn(
-                f"SKDEEP_NUM_THREADS={value!r} is not a whole number of threads;"
-                " the backend keeps its default thread pools. Set e.g. "
-                "SKDEEP_NUM_THREADS=2.", SkdeepWarning, stacklevel=5)
-        return None
+_FILTER = _RetracingNoiseFilter()
 
 
-def configure_process():
-    """Limit the backend's thread pools to the process's share of the CPUs.
+@contextlib.contextmanager
+def quiet_retracing():
+    """Drop the retracing warning raised by this thread while inside the block.
 
-    joblib (loky) and Dask workers export ``OMP_NUM_THREADS`` to say how many
-    threads each worker may use; TensorFlow and JAX (XLA) ignore it and start
-    one thread per core in every worker, so parallel searches fight for the
-    CPUs. Here the limit is passed on (TensorFlow's thread pools, JAX's
-    ``XLA_FLAGS``); ``SKDEEP_NUM_THREADS`` overrides it. Runs once per
-    process, before the backend starts its runtime; afterwards a no-op.
+    The filter is on the ``tensorflow`` logger only while some thread is
+    inside such a block, and drops only records logged by those threads.
+    Usable as a decorator: ``@quiet_retracing()``.
     """
-    global _CONFIGURED
+    ident = threading.get_ident()
+    logger = logging.getLogger("tensorflow")
     with _LOCK:
-        if _CONFIGURED:
-            return
-        _CONFIGURED = True
-    logging.getLogger("tensorflow").addFilter(_RetracingNoiseFilter())
-    n_threads = _thread_limit()
-    if n_threads is None:
-        return
-    import keras
-
-    backend = keras.backend.backend()
-    if backend == "jax":
-        # JAX's CPU client reads XLA_FLAGS when it starts, at its first op
-        flags = os.environ.get("XLA_FLAGS", "")
-        if "intra_op_parallelism_threads" not in flags:
-            extra = f"intra_op_parallelism_threads={n_threads}"
-            if n_threads == 1:
-                extra = "--xla_cpu_multi_thread_eigen=false " + extra
-            os.environ["XLA_FLAGS"] = f"{flags} {extra}".strip()
-    elif backend == "tensorflow":
-        import tensorflow as tf
-
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(n_threads)
-            tf.config.threading.set_inter_op_parallelism_threads(n_threads)
-        except RuntimeError:  # the runtime is already running: too late
-            pass
+        depth = _QUIET.get(ident, 0)
+        if not _QUIET:
+            logger.addFilter(_FILTER)
+        _QUIET[ident] = depth + 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            if depth:
+                _QUIET[ident] = depth
+            else:
+                del _QUIET[ident]
+            if not _QUIET:
+                logger.removeFilter(_FILTER)

@@ -12,8 +12,6 @@ import inspect
 import random
 import threading
 
-import numpy as np
-
 __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
@@ -172,28 +170,57 @@ def make_callbacks(
 
 
 _BUILD_LOCK = threading.RLock()
+_LOCAL = threading.local()  # .generator: the random.Random of this thread's build
+_HOOK_LOCK = threading.Lock()
+
+
+class _ThreadSeededRandom:
+    """Stands in for the ``random`` module where Keras draws layer seeds.
+
+    In a thread inside :func:`seeded_build`, Keras's draws come from that
+    build's own generator; everywhere else from the ``random`` module itself,
+    exactly as without skdeep.
+    """
+
+    _skdeep_thread_seeded = True
+
+    def __getattr__(self, name):
+        generator = getattr(_LOCAL, "generator", None)
+        return getattr(random if generator is None else generator, name)
+
+
+def _hook_keras_seeds():
+    """Point Keras's layer-seed draws at :class:`_ThreadSeededRandom`, once."""
+    from skdeep._compat import keras_seed_generator_module
+
+    module = keras_seed_generator_module()
+    if module is None:
+        return
+    with _HOOK_LOCK:
+        if module.python_random is random:
+            module.python_random = _ThreadSeededRandom()
 
 
 @contextlib.contextmanager
 def seeded_build(seed):
-    """Build a network reproducibly without leaving global state behind.
+    """Build a network reproducibly, touching no global generator.
 
-    Keras layers and initializers created without a seed draw one from
-    Python's global ``random``, and a user's build function may create such
-    layers. Builds run one at a time under a lock, with Python's generator
-    seeded by the fit's ``seed`` and restored afterwards (NumPy's too, in
-    case the build function draws from it): a fit changes no generator the
-    caller can see, and fits running in threads cannot disturb each other's
-    builds. skdeep's own architectures seed every layer and draw nothing.
+    Keras layers and initializers created without a seed (in a user's build
+    function, say) draw one from Python's ``random``. Inside this block, in
+    this thread only, Keras draws them from a generator of its own seeded
+    with the fit's ``seed`` (a fresh unseeded one for ``seed=None``), so the
+    build is reproducible while Python's and NumPy's global generators, and
+    other threads' draws from them, are left alone. skdeep's own
+    architectures seed every layer and draw nothing. A build function's own
+    draws from ``np.random`` or ``random`` are its own business: they use
+    the global generators, unseeded.
     """
+    _hook_keras_seeds()
+    generator = random.Random(None if seed is None else int(seed))
     with _BUILD_LOCK:
-        py_state = random.getstate()
-        np_state = np.random.get_state()
+        previous = getattr(_LOCAL, "generator", None)
+        _LOCAL.generator = generator
         try:
-            if seed is not None:
-                random.seed(int(seed))
-                np.random.seed(int(seed) % 2**32)
             yield
         finally:
-            random.setstate(py_state)
-            np.random.set_state(np_state)
+            _LOCAL.generator = previous

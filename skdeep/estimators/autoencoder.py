@@ -13,6 +13,7 @@ from skdeep.architectures import (
     build_autoencoder,
     split_autoencoder,
 )
+from skdeep.engine.process import quiet_retracing
 from skdeep.estimators._docs import ATTR_DOC as _ATTR_DOC
 from skdeep.estimators._docs import TRAINING_DOC as _TRAINING_DOC
 from skdeep.estimators._params import (
@@ -232,6 +233,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return cached[1:]
 
     @staticmethod
+    @quiet_retracing()
     def _run(model, X):
         # the engine's padded forward pass (see BaseKerasEstimator._forward)
         return np.asarray(engine.predict(model, X)).astype(np.float64, copy=False)

@@ -10,7 +10,8 @@
 4. ``_training_spec``: the parameters as a ``skdeep.engine.run.TrainingSpec``;
    the engine compiles the network and trains it (``skdeep.engine.run.fit``
    decides between the compiled loop and ``keras.Model.fit``);
-5. ``_extra_phases``: further phases (fine-tuning), then ``history_``.
+5. ``_extra_phases``: further phases (fine-tuning; in fit, never in
+   ``partial_fit``), then ``history_``.
 
 A fit seeds nothing globally: every random draw comes from the fit's seed
 (layers seeded at build, stateless shuffles keyed by seed and epoch).
@@ -36,7 +37,7 @@ from skdeep._compat import (
 )
 from skdeep.engine import run, training
 from skdeep.engine.forward_pass import PREDICT_CHUNK
-from skdeep.engine.process import configure_process
+from skdeep.engine.process import quiet_retracing
 from skdeep.engine.routing import route_params
 from skdeep.exceptions import NotFittedError, SkdeepWarning
 
@@ -385,7 +386,6 @@ class BaseKerasEstimator(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, *, epochs, continuing, validate,
              partial=False, **target_kwargs):
-        configure_process()
         _check_no_missing_target(y)
         if continuing:
             _check_same_inputs(self, self.__dict__.get("_input_signature"), X, y,
@@ -414,7 +414,7 @@ class BaseKerasEstimator(BaseEstimator):
         data, val = self._loss_data(model, train, validation)  # as compiled
         histories = [self._engine_fit(model, data, val, spec)]
         for prepare, phase_epochs, phase_lr in (
-                () if continuing else self._extra_phases()):
+                () if continuing or partial else self._extra_phases()):
             prepare(model)  # e.g. unfreeze layers for fine-tuning
             offset += len(histories[-1]["loss"])
             spec = self._training_spec(model, data, seed=seed, epochs=phase_epochs,
@@ -636,6 +636,7 @@ class BaseKerasEstimator(BaseEstimator):
             return min(chunk, max(1, _SPARSE_CHUNK_VALUES // max(1, X.shape[1])))
         return chunk
 
+    @quiet_retracing()
     def _predict_raw(self, X):
         """Network outputs for X as a float64 array of shape (n, n_units)."""
         self._check_fitted()

@@ -40,12 +40,15 @@ _CNN_RANDOM = {
     "dropout": [0.0, 0.25, 0.5],
 }
 _CNN_GRID = {"conv_filters": [(16, 32), (32, 64)], "kernel_size": [3, 5]}
+# Every parameter of a default space changes the fit under the estimator's
+# defaults. Not TransferClassifier's fine-tuning: trainable_layers acts only
+# with fine_tune_epochs > 0 and fine_tune_epochs only with trainable_layers > 0
+# (both 0 by default), so either alone would give identical candidates.
 _TRANSFER_RANDOM = {
     "head_layer_sizes": [(64,), (128,), (256,)],
     "dropout": [0.2, 0.5],
-    "trainable_layers": [0, 1, 2],
 }
-_TRANSFER_GRID = {"head_layer_sizes": [(64,), (128,)], "trainable_layers": [0, 1]}
+_TRANSFER_GRID = {"head_layer_sizes": [(64,), (128,)], "dropout": [0.2, 0.5]}
 _SEQUENCE_RANDOM = {
     "cell": ["gru", "lstm", "conv1d"],
     "recurrent_layer_sizes": [(16,), (32,), (64,), (64, 32)],
@@ -72,8 +75,6 @@ _FAMILY_SPACES = {  # estimator class name -> (grid, random)
     "TextClassifier": (_TEXT_GRID, _TEXT_RANDOM),
     "AutoencoderTransformer": (_AUTOENCODER_GRID, _AUTOENCODER_RANDOM),
 }
-
-
 
 
 def _bayes_spaces():
@@ -107,7 +108,6 @@ def _bayes_spaces():
     transfer = {
         "head_layer_sizes": cat(["64", "128", "256"]),
         "dropout": flt(0.0, 0.6),
-        "trainable_layers": dists.IntDistribution(0, 2),
     }
     return training, mlp, cnn, transfer
 
@@ -150,6 +150,13 @@ def default_space(estimator, *, strategy="random"):
         ``learning_rate``, ``l1`` and ``l2``, categorical for architectures,
         whose tuples are labels such as ``"64-32"`` that ``tune`` decodes
         back to ``(64, 32)``.
+
+        Every parameter in a default space changes the fit under the
+        estimator's defaults. ``TransferClassifier``'s fine-tuning is left
+        out (``trainable_layers`` acts only with ``fine_tune_epochs > 0``,
+        and the other way round); search it with a list of grids, e.g.
+        ``[{"fine_tune_epochs": [0]}, {"fine_tune_epochs": [5],
+        "trainable_layers": [1, 2]}]`` in ``GridSearchCV``.
 
     Returns
     -------

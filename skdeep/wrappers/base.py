@@ -54,7 +54,7 @@ from skdeep.engine.keras_objects import (
     rebuilds_from_config,
     take,
 )
-from skdeep.engine.process import configure_process
+from skdeep.engine.process import quiet_retracing
 from skdeep.engine.routing import (
     ROUTED_DESTINATIONS,
     build_callbacks,
@@ -436,7 +436,6 @@ class BaseWrapper(BaseEstimator):
         self._predict_callbacks = shared + build_callbacks(params, "predict__callbacks")
 
     def _initialize(self, X, y=None):
-        configure_process()
         self._seed = self._random_seed()
         for attr in ("history_", "model_", "_owns_compile", "_network_key"):
             self.__dict__.pop(attr, None)
@@ -494,7 +493,6 @@ class BaseWrapper(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
         if (self.warm_start or warm_start) and self.initialized_:
-            configure_process()
             _check_same_inputs(self, self.__dict__.get("_input_signature"), X, y,
                                strict_y_ndim=True)
             X, y = self._validate_data(X, y)
@@ -595,6 +593,7 @@ class BaseWrapper(BaseEstimator):
             return keras.models.clone_model(self.model_)
 
     # --------------------------------------------------------- predicting
+    @quiet_retracing()
     def _predict_raw(self, X, **kwargs):
         if not self.initialized_:
             raise NotFittedError(
