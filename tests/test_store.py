@@ -146,6 +146,25 @@ def test_killed_search_resumes_with_the_uninterrupted_result(strategy, tmp_path)
     assert os.path.exists(best_model_path(store))
 
 
+@pytest.mark.slow
+def test_two_processes_on_one_store_record_each_fit_once(tmp_path):
+    args, n_fits, _ = RUNS["grid"]
+    script, store = tmp_path / "search.py", tmp_path / "runs.db"
+    script.write_text(_SEARCH)
+    procs = [_start(script, "grid", store, tmp_path / f"fits{i}.log",
+                    tmp_path / f"out{i}.pkl", repr(args)) for i in range(2)]
+    for proc in procs:
+        _finish(proc)
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT COUNT(*) FROM fits").fetchone()[0] == n_fits
+    plain = tune(MLPClassifier(**NET), X, Y, space=SPACE, cv=2, random_state=0,
+                 verbose=0, **args)
+    for i in range(2):
+        with open(tmp_path / f"out{i}.pkl", "rb") as fh:
+            _same_results(pickle.load(fh)["results"], plain.cv_results_)
+
+
 def test_rerun_takes_every_fit_from_the_store(tmp_path, capsys):
     store = tmp_path / "s.db"
     space = {"hidden_layer_sizes": [(4,), (6,)]}
