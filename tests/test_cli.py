@@ -146,8 +146,10 @@ def test_tune_killed_and_rerun_with_store_saves_the_uninterrupted_model(
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not killed.exists()
-    result = skdeep(*args, "--store", str(store), "--out", str(killed))
+    recorded = _records(store)
+    result = skdeep(*args[:-1], "--store", str(store), "--out", str(killed))
     assert result.returncode == 0, result.stderr
+    assert f"resumed: {recorded} of 8 fits from {store}" in result.stderr
     plain = tmp_path / "plain.skdeep"
     result = skdeep(*args, "--out", str(plain))
     assert result.returncode == 0, result.stderr

@@ -299,3 +299,12 @@ def test_kills_never_corrupt_the_store_nor_half_write_a_result(tmp_path):
                                             "fit_time": [i] * 500}
         store.close()
         start = max(pending) + 1
+
+
+def test_a_best_model_that_cannot_be_saved_warns_and_the_search_stands(tmp_path):
+    store = tmp_path / "s.db"
+    os.mkdir(best_model_path(store))  # a folder where the file should go
+    with pytest.warns(UserWarning, match="could not be saved"):
+        search = tune(MLPClassifier(**NET), X, Y, space={"epochs": [2, 3]},
+                      strategy="grid", cv=2, store=store, verbose=0)
+    assert search.best_estimator_.predict(X).shape == (len(X),)

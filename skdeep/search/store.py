@@ -34,6 +34,7 @@ import sqlite3
 import sys
 import threading
 import time
+import warnings
 from collections import defaultdict
 from importlib import metadata
 from inspect import signature
@@ -239,8 +240,6 @@ class DurableSearchMixin(BaseSearchCV):
         ))
         split_args = routed_params.splitter.split
         self.store_resumed_, self.store_fitted_ = 0, 0
-        if self.verbose:
-            self._report_store(store, context, X, y, split_args)
 
         results = {}
         all_candidate_params, all_out = [], []
@@ -307,6 +306,8 @@ class DurableSearchMixin(BaseSearchCV):
             return results
 
         try:
+            if self.verbose:
+                self._report_store(store, context, X, y, split_args)
             if "callback_ctx" in signature(self._run_search).parameters:
                 self._run_search(evaluate_candidates, callback_ctx=root_callback_ctx)
             else:
@@ -343,19 +344,31 @@ class DurableSearchMixin(BaseSearchCV):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
             refit_subctx.call_on_fit_task_end(estimator=self, X=X, y=y,
                                               metadata=metadata_callbacks)
-            # store: a crash after the search loses nothing
-            from skdeep.deploy.persistence import save
-
-            save(self.best_estimator_, best_model_path(self.store),
-                 extra={"store": os.path.basename(self.store),
-                        "best_params": {k: repr(v) for k, v in
-                                        self.best_params_.items()}})
+            self._save_best()
         self.scorer_ = (scorers._scorers if isinstance(scorers, _MultimetricScorer)
                         else scorers)
         self.cv_results_ = results
         root_callback_ctx.call_on_fit_task_end(estimator=self, X=X, y=y,
                                                metadata=metadata_callbacks)
         return self
+
+    def _save_best(self):
+        """Saves the refit estimator next to the store: a crash after the
+        search loses nothing. A failure to save warns, the search stands."""
+        from skdeep.deploy.persistence import save
+
+        path = best_model_path(self.store)
+        try:
+            save(self.best_estimator_, path,
+                 extra={"store": os.path.basename(os.fspath(self.store)),
+                        "best_params": {k: repr(v) for k, v in
+                                        self.best_params_.items()}})
+        except Exception as exc:
+            warnings.warn(
+                f"The search finished, but its best estimator could not be saved "
+                f"to {path!r}: {type(exc).__name__}: {exc}. search.best_estimator_ "
+                "is fitted; save it yourself (skdeep.save or joblib.dump).",
+                UserWarning, stacklevel=3)
 
     def _report_store(self, store, context, X, y, split_args):
         """The first progress line: how many fits come from the store."""
