@@ -3,6 +3,8 @@
 Every shim says when it can go. Import private API only here, never elsewhere.
 """
 
+from inspect import signature
+
 # A durable search (skdeep.search.store) runs scikit-learn's own fit-and-score
 # step and bookkeeping, which are private; its ``fit`` follows
 # ``BaseSearchCV.fit`` of scikit-learn 1.9. Remove when scikit-learn offers a
@@ -30,7 +32,13 @@ from sklearn.utils._param_validation import (
 # ``_check_method_params``: for the durable search, as above.
 from sklearn.utils.validation import _check_method_params, validate_data
 
+# scikit-learn 1.9 added callbacks to searches (``_fit_and_score(caller=...,
+# callback_ctx=...)``, ``BaseSearchCV._init_callback_context``); before it, a
+# durable search runs without them. Remove when our minimum is 1.9.
+SEARCH_CALLBACKS = "callback_ctx" in signature(_fit_and_score).parameters
+
 __all__ = [
+    "SEARCH_CALLBACKS",
     "BaseSearchCV",
     "HasMethods",
     "Interval",

@@ -28,6 +28,7 @@ the fit parameters (sample weights), the scoring, ``error_score`` and
 A store written for anything else is never reused: its records do not match.
 """
 
+import contextlib
 import os
 import pickle
 import sqlite3
@@ -47,6 +48,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import indexable
 
 from skdeep._compat import (
+    SEARCH_CALLBACKS,
     BaseSearchCV,
     _check_method_params,
     _fit_and_score,
@@ -87,8 +89,14 @@ class FitStore:
         self._lock = threading.Lock()
         # the connection is used under the lock from whichever thread
         # joblib dispatches from
-        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None,
-                                   check_same_thread=False)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None,
+                                       check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise OSError(
+                f"Cannot open the store {self.path!r}: {exc}. Check that the "
+                "folder is writable, or give another path."
+            ) from exc
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
@@ -212,14 +220,17 @@ class DurableSearchMixin(BaseSearchCV):
             metadata_callbacks = {"sample_weight": sample_weight}
         else:
             metadata_callbacks = None
-        root_callback_ctx = self._init_callback_context(
-            max_subtasks=1 + (self.refit is not False)
-        ).call_on_fit_task_begin(estimator=self, X=X, y=y,
-                                 metadata=metadata_callbacks)
+        root_callback_ctx = None
+        if SEARCH_CALLBACKS:
+            root_callback_ctx = self._init_callback_context(
+                max_subtasks=1 + (self.refit is not False)
+            ).call_on_fit_task_begin(estimator=self, X=X, y=y,
+                                     metadata=metadata_callbacks)
         self._checked_cv_orig = check_cv(
             self.cv, y, classifier=is_classifier(self.estimator))
-        self._check_input_parameters(
-            X=X, y=y, split_params=routed_params.splitter.split)
+        if SEARCH_CALLBACKS:  # scikit-learn >= 1.9 checks here
+            self._check_input_parameters(
+                X=X, y=y, split_params=routed_params.splitter.split)
         self.n_splits_ = self._checked_cv_orig.get_n_splits(
             X, y, **routed_params.splitter.split)
         base_estimator = clone(self.estimator)
@@ -231,11 +242,14 @@ class DurableSearchMixin(BaseSearchCV):
             return_parameters=False, error_score=self.error_score,
             verbose=self.verbose,
         )
+        if SEARCH_CALLBACKS:
+            fit_and_score_kwargs["caller"] = self
         # store: what every record of this search shares
         store = FitStore(self.store)
         context = _hash((
             _versions(), _hash(base_estimator.get_params(deep=False)),
-            type(base_estimator).__qualname__, _hash(X), _hash(y), _hash(params),
+            type(base_estimator).__module__, type(base_estimator).__qualname__,
+            _hash(X), _hash(y), _hash(params),
             _hash(self.scoring), repr(self.error_score), self.return_train_score,
         ))
         split_args = routed_params.splitter.split
@@ -280,7 +294,8 @@ class DurableSearchMixin(BaseSearchCV):
                         i, clone(base_estimator), X, y, train=train, test=test,
                         parameters=parameters, split_progress=(s, n_splits),
                         candidate_progress=(c, n_candidates),
-                        **fit_and_score_kwargs, caller=self, callback_ctx=ctx)
+                        **fit_and_score_kwargs,
+                        **({"callback_ctx": ctx} if SEARCH_CALLBACKS else {}))
 
             fitted = 0
             for i, result, n_iter in _run(self, tasks()):
@@ -308,7 +323,8 @@ class DurableSearchMixin(BaseSearchCV):
         try:
             if self.verbose:
                 self._report_store(store, context, X, y, split_args)
-            if "callback_ctx" in signature(self._run_search).parameters:
+            if root_callback_ctx is not None and \
+                    "callback_ctx" in signature(self._run_search).parameters:
                 self._run_search(evaluate_candidates, callback_ctx=root_callback_ctx)
             else:
                 self._run_search(evaluate_candidates)
@@ -329,11 +345,15 @@ class DurableSearchMixin(BaseSearchCV):
         if self.refit:
             self.best_estimator_ = clone(base_estimator).set_params(
                 **clone(self.best_params_, safe=False))
-            refit_subctx = root_callback_ctx.subcontext(
-                task_name="refit-with-best-params")
-            with refit_subctx.propagate_callback_context(self.best_estimator_):
-                refit_subctx.call_on_fit_task_begin(estimator=self, X=X, y=y,
-                                                    metadata=metadata_callbacks)
+            refit_subctx = None
+            if root_callback_ctx is not None:
+                refit_subctx = root_callback_ctx.subcontext(
+                    task_name="refit-with-best-params")
+            with (contextlib.nullcontext() if refit_subctx is None else
+                  refit_subctx.propagate_callback_context(self.best_estimator_)):
+                if refit_subctx is not None:
+                    refit_subctx.call_on_fit_task_begin(
+                        estimator=self, X=X, y=y, metadata=metadata_callbacks)
                 refit_start_time = time.time()
                 if y is not None:
                     self.best_estimator_.fit(X, y, **routed_params.estimator.fit)
@@ -342,14 +362,16 @@ class DurableSearchMixin(BaseSearchCV):
                 self.refit_time_ = time.time() - refit_start_time
             if hasattr(self.best_estimator_, "feature_names_in_"):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
-            refit_subctx.call_on_fit_task_end(estimator=self, X=X, y=y,
-                                              metadata=metadata_callbacks)
+            if refit_subctx is not None:
+                refit_subctx.call_on_fit_task_end(estimator=self, X=X, y=y,
+                                                  metadata=metadata_callbacks)
             self._save_best()
         self.scorer_ = (scorers._scorers if isinstance(scorers, _MultimetricScorer)
                         else scorers)
         self.cv_results_ = results
-        root_callback_ctx.call_on_fit_task_end(estimator=self, X=X, y=y,
-                                               metadata=metadata_callbacks)
+        if root_callback_ctx is not None:
+            root_callback_ctx.call_on_fit_task_end(estimator=self, X=X, y=y,
+                                                   metadata=metadata_callbacks)
         return self
 
     def _save_best(self):
