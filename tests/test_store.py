@@ -308,3 +308,26 @@ def test_a_best_model_that_cannot_be_saved_warns_and_the_search_stands(tmp_path)
         search = tune(MLPClassifier(**NET), X, Y, space={"epochs": [2, 3]},
                       strategy="grid", cv=2, store=store, verbose=0)
     assert search.best_estimator_.predict(X).shape == (len(X),)
+
+
+@pytest.mark.parametrize("strategy", ["halving", "bayes"])
+def test_halving_and_bayes_rerun_from_the_store(strategy, tmp_path, capsys):
+    if strategy == "bayes":
+        pytest.importorskip("optuna")
+    space = {"hidden_layer_sizes": [(4,), (6,)], "learning_rate": [0.01, 0.03]}
+    common = dict(space=space, strategy=strategy, n_iter=3, cv=2, random_state=0,
+                  store=tmp_path / "s.db", verbose=1)
+    first = tune(MLPClassifier(**NET), X, Y, **common)
+    capsys.readouterr()
+    again = tune(MLPClassifier(**NET), X, Y, **common)
+    # (a candidate proposed twice by bayes is fitted once: found the 2nd time)
+    n_fits = first.store_fitted_ + first.store_resumed_
+    assert again.store_fitted_ == 0 and again.store_resumed_ == n_fits
+    assert (f"resumed: {first.store_fitted_} recorded fits of this search from "
+            in capsys.readouterr().err)
+    _same_results(again.cv_results_, first.cv_results_)
+    if strategy == "bayes":  # the study is rebuilt: same trials, same values
+        assert [t.params for t in again.study_.trials] == \
+            [t.params for t in first.study_.trials]
+        assert [t.value for t in again.study_.trials] == \
+            [t.value for t in first.study_.trials]
