@@ -147,7 +147,7 @@ def test_killed_search_resumes_with_the_uninterrupted_result(strategy, tmp_path)
 
 
 @pytest.mark.slow
-def test_two_processes_on_one_store_record_each_fit_once(tmp_path):
+def test_two_processes_on_one_store_share_the_work(tmp_path):
     args, n_fits, _ = RUNS["grid"]
     script, store = tmp_path / "search.py", tmp_path / "runs.db"
     script.write_text(_SEARCH)
@@ -158,6 +158,9 @@ def test_two_processes_on_one_store_record_each_fit_once(tmp_path):
     with sqlite3.connect(store) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("SELECT COUNT(*) FROM fits").fetchone()[0] == n_fits
+        assert db.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0
+    # they shared the work: every fit ran once, plus each process's refit
+    assert sum(_lines(tmp_path / f"fits{i}.log") for i in range(2)) == n_fits + 2
     plain = tune(MLPClassifier(**NET), X, Y, space=SPACE, cv=2, random_state=0,
                  verbose=0, **args)
     for i in range(2):

@@ -21,6 +21,9 @@ could skip a fit but not keep its times or record it as it finishes. Results
 are recorded in the calling process (not in the workers), so threads and
 Dask workers on other machines all end up in the one file.
 
+Two processes on one store share the work: each claims a fit before running
+it, skips fits claimed by another live process and waits for their results.
+
 A record's key is a hash of what determines it: the candidate's parameters,
 the estimator's other parameters, the split's train and test rows, X, y and
 the fit parameters (sample weights), the scoring, ``error_score`` and
@@ -31,10 +34,12 @@ A store written for anything else is never reused: its records do not match.
 import contextlib
 import os
 import pickle
+import socket
 import sqlite3
 import sys
 import threading
 import time
+import uuid
 import warnings
 from collections import defaultdict
 from importlib import metadata
@@ -61,6 +66,7 @@ from skdeep._compat import (
 __all__ = ["DurableSearchMixin", "FitStore", "best_model_path"]
 
 _FORMAT = "1"
+_POLL = 0.2  # seconds between looks at fits another process is running
 
 
 class FitStore:
@@ -71,6 +77,10 @@ class FitStore:
     absent, and a fit recorded by two processes is kept once (the first).
     SQLite's file locks serialise writers on one machine; a network file
     system may not honour them (keep the store on a local disk).
+
+    Processes that share a store share the work through claims (``claim``):
+    one row per fit being run, with its process id and start time, removed
+    when the search ends; a claim whose process is gone is taken over.
     """
 
     def __init__(self, path):
@@ -87,6 +97,7 @@ class FitStore:
                 "does not exist. Create it first (e.g. os.makedirs)."
             )
         self._lock = threading.Lock()
+        self._owner = uuid.uuid4().hex  # this search's claims
         # the connection is used under the lock from whichever thread
         # joblib dispatches from
         try:
@@ -105,6 +116,9 @@ class FitStore:
                 "context TEXT NOT NULL, result BLOB NOT NULL, written REAL)")
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY "
                              "KEY, value TEXT)")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, "
+                "owner TEXT, pid INTEGER, host TEXT, started TEXT)")
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)",
                              (_FORMAT,))
         except sqlite3.DatabaseError as exc:
@@ -135,6 +149,29 @@ class FitStore:
                 self._db.execute("ROLLBACK")
                 raise
 
+    def claim(self, key):
+        """Claim a fit to run; the pid of the live process running it if not.
+
+        A claim is taken over when its process is gone (killed: its pid is
+        not running, or runs another program), is this process (an earlier,
+        interrupted search) or is on another machine (cannot be checked).
+        """
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT owner, pid, host, started FROM claims WHERE key = ?",
+                    (key,)).fetchone()
+                if row is not None and row[0] != self._owner and _alive(*row[1:]):
+                    return row[1]
+                self._db.execute(
+                    "INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?)",
+                    (key, self._owner, os.getpid(), socket.gethostname(),
+                     _started(os.getpid())))
+                return None
+            finally:
+                self._db.execute("COMMIT")
+
     def _before_commit(self):
         """Nothing; tests kill a process here (written, not yet committed)."""
 
@@ -147,8 +184,34 @@ class FitStore:
                                     (context,)).fetchone()[0]
 
     def close(self):
+        """Releases this search's claims (done or not) and closes the file."""
         with self._lock:
-            self._db.close()
+            try:
+                self._db.execute("DELETE FROM claims WHERE owner = ?",
+                                 (self._owner,))
+            finally:
+                self._db.close()
+
+
+def _started(pid):
+    """When a process started (Linux), to tell a reused pid; else None."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid, host, started):
+    if host != socket.gethostname() or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: it exists
+    return started is None or _started(pid) in (None, started)
 
 
 def best_model_path(store):
@@ -280,28 +343,45 @@ class DurableSearchMixin(BaseSearchCV):
                     for (_, parameters), (_, (train, test)) in pairs]
             out = [None] * len(pairs)
 
-            def tasks():
+            deferred = []
+
+            def tasks(indices):
                 # store: looked up when dispatched, so fits that another
-                # process recorded meanwhile are not run again
-                for i, (((c, parameters), (s, (train, test))), ctx) in enumerate(
-                        zip(pairs, contexts, strict=True)):
+                # process recorded meanwhile are not run again; a fit another
+                # live process claimed is waited for
+                for i in indices:
+                    (c, parameters), (s, (train, test)) = pairs[i]
                     recorded = store.get(keys[i])
                     if recorded is not None:
                         recorded.pop("n_iter", None)
                         out[i] = recorded
+                        continue
+                    if store.claim(keys[i]) is not None:
+                        deferred.append(i)
                         continue
                     yield delayed(_fit_one)(
                         i, clone(base_estimator), X, y, train=train, test=test,
                         parameters=parameters, split_progress=(s, n_splits),
                         candidate_progress=(c, n_candidates),
                         **fit_and_score_kwargs,
-                        **({"callback_ctx": ctx} if SEARCH_CALLBACKS else {}))
+                        **({"callback_ctx": contexts[i]} if SEARCH_CALLBACKS
+                           else {}))
 
-            fitted = 0
-            for i, result, n_iter in _run(self, tasks()):
-                store.put(keys[i], context, {**result, "n_iter": n_iter})
-                out[i] = result
-                fitted += 1
+            fitted, todo, told = 0, range(len(pairs)), False
+            while True:
+                for i, result, n_iter in _run(self, tasks(todo)):
+                    store.put(keys[i], context, {**result, "n_iter": n_iter})
+                    out[i] = result
+                    fitted += 1
+                if not deferred:
+                    break
+                if self.verbose and not told:
+                    told = True
+                    print(f"[skdeep] waiting for {len(deferred)} fits that another "
+                          f"process is running on {self.store}", file=sys.stderr,
+                          flush=True)
+                todo, deferred[:] = list(deferred), []
+                time.sleep(_POLL)
             self.store_fitted_ += fitted
             self.store_resumed_ += len(out) - fitted
             if len(out) < 1:
