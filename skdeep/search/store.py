@@ -157,6 +157,9 @@ class FitStore:
         interrupted search) or is on another machine (cannot be checked).
         """
         with self._lock:
+            # a claim needs no fsync: one lost in a crash only means its fit
+            # runs again (the next result's commit syncs it anyway)
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 row = self._db.execute(
@@ -171,6 +174,7 @@ class FitStore:
                 return None
             finally:
                 self._db.execute("COMMIT")
+                self._db.execute("PRAGMA synchronous=FULL")
 
     def _before_commit(self):
         """Nothing; tests kill a process here (written, not yet committed)."""
