@@ -6,11 +6,26 @@ one file to change. Keras, TensorFlow and skl2onnx are imported only inside
 the functions that need them, so importing skdeep stays cheap.
 """
 
+from inspect import signature
+
 # scikit-learn 1.9 keeps these helpers private (the parameter-validation
 # ones, which the scikit-learn-contrib projects import from there too;
 # ``_safe_indexing``, which its cross-validation uses on X, y and fit
 # parameters; the feature and sample-weight checks its own estimators use).
-# Remove each when scikit-learn makes it public (none is planned as of 1.9).
+# A durable search (skdeep.search.store) also runs scikit-learn's own
+# fit-and-score step and bookkeeping; its ``fit`` follows ``BaseSearchCV.fit``
+# of scikit-learn 1.9. Remove each when scikit-learn makes it public (none is
+# planned as of 1.9; for the search, a public hook around each (candidate,
+# split) fit). ``validate_data`` became public in 1.6, our minimum: imported
+# from here so that a future move changes one file.
+from sklearn.base import _fit_context
+from sklearn.metrics._scorer import _MultimetricScorer
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.model_selection._validation import (
+    _fit_and_score,
+    _insert_error_scores,
+    _warn_or_raise_about_fit_failures,
+)
 from sklearn.utils import _safe_indexing as safe_indexing
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -19,17 +34,27 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 from sklearn.utils.validation import _check_feature_names as check_feature_names
+from sklearn.utils.validation import _check_method_params, validate_data
 from sklearn.utils.validation import _check_n_features as check_n_features
 from sklearn.utils.validation import _check_sample_weight as check_sample_weight
 
-# ``validate_data`` became a public function in scikit-learn 1.6, our minimum:
-# imported from here so that a future move changes one file.
-from sklearn.utils.validation import validate_data
+# scikit-learn 1.9 added callbacks to searches (``_fit_and_score(caller=...,
+# callback_ctx=...)``, ``BaseSearchCV._init_callback_context``); before it, a
+# durable search runs without them. Remove when our minimum is 1.9.
+SEARCH_CALLBACKS = "callback_ctx" in signature(_fit_and_score).parameters
 
 __all__ = [
+    "SEARCH_CALLBACKS",
+    "BaseSearchCV",
     "HasMethods",
     "Interval",
     "StrOptions",
+    "_MultimetricScorer",
+    "_check_method_params",
+    "_fit_and_score",
+    "_fit_context",
+    "_insert_error_scores",
+    "_warn_or_raise_about_fit_failures",
     "check_feature_names",
     "check_n_features",
     "check_sample_weight",

@@ -61,6 +61,10 @@ def _parser():
                       help="search space: JSON object of parameter -> list, or "
                       '{"loguniform": [low, high]} / {"uniform": [low, high]}')
     tune.add_argument("--random-state", type=int, default=0)
+    tune.add_argument("--store", metavar="PATH",
+                      help="record every finished fit in this file (SQLite, e.g. "
+                      "runs/search.db); run the same command again after a crash "
+                      "or kill to resume where it stopped")
     tune.add_argument("--out", default="model.skdeep", metavar="PATH",
                       help="where to save the best pipeline (default model.skdeep)")
     tune.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -171,6 +175,15 @@ def _plain(value):
         value, (list, tuple)) else value
 
 
+def _store(path):
+    """``--store``: its folder is created, as ``--out`` users expect of runs/."""
+    if path is None:
+        return None
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    return path
+
+
 def _cmd_tune(args):
     if args.demo:
         frame, target = _demo_data()
@@ -209,7 +222,8 @@ def _cmd_tune(args):
         pipe, X, y, space=space, strategy=args.strategy, n_iter=args.n_iter,
         cv=args.cv, scoring=args.scoring, n_jobs=args.n_jobs,
         random_state=args.random_state, verbose=0 if args.quiet else 1,
-        pruner=None if args.pruner == "none" else args.pruner)
+        pruner=None if args.pruner == "none" else args.pruner,
+        store=_store(args.store))
     table = skdeep.results_table(search)
     import pandas as pd
 

@@ -106,3 +106,65 @@ def test_errors_are_one_clear_line(csv_file, tmp_path, args, message):
     lines = [line for line in result.stderr.splitlines()
              if line.startswith("skdeep: error")]
     assert len(lines) == 1
+
+
+def _records(store):
+    import sqlite3
+
+    if not os.path.exists(store):
+        return 0
+    try:
+        with sqlite3.connect(store, timeout=10) as db:
+            return db.execute("SELECT COUNT(*) FROM fits").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+@pytest.mark.slow
+def test_tune_killed_and_rerun_with_store_saves_the_uninterrupted_model(
+        csv_file, tmp_path):
+    import signal
+
+    import skdeep as sd
+
+    space = tmp_path / "space.json"
+    space.write_text('{"hidden_layer_sizes": [[4], [8]], '
+                     '"learning_rate": [0.003, 0.03]}')
+    args = ["tune", str(csv_file), "--target", "label", "--strategy", "grid",
+            "--cv", "2", "--epochs", "20", "--space", str(space), "--quiet"]
+    store = tmp_path / "runs" / "s.db"  # --store creates runs/
+    killed = tmp_path / "killed.skdeep"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skdeep.cli", *args, "--store", str(store),
+         "--out", str(killed)], env=ENV, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    end = time.monotonic() + 300
+    while _records(store) < 3:  # of 8 fits
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < end
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not killed.exists()
+    recorded = _records(store)
+    result = skdeep(*args[:-1], "--store", str(store), "--out", str(killed))
+    assert result.returncode == 0, result.stderr
+    assert f"resumed: {recorded} of 8 fits from {store}" in result.stderr
+    plain = tmp_path / "plain.skdeep"
+    result = skdeep(*args, "--out", str(plain))
+    assert result.returncode == 0, result.stderr
+
+    X = pd.read_csv(csv_file).drop(columns=["label"])
+    resumed, expected = sd.load(killed), sd.load(plain)
+    np.testing.assert_allclose(resumed.predict_proba(X), expected.predict_proba(X),
+                               rtol=1e-6)
+    from skdeep.deploy.persistence import read_metadata
+
+    meta, expected_meta = read_metadata(killed), read_metadata(plain)
+    assert meta["extra"]["best_params"] == expected_meta["extra"]["best_params"]
+    np.testing.assert_allclose(meta["extra"]["cv_score"],
+                               expected_meta["extra"]["cv_score"])
+    # the search also saved its best model next to the store
+    np.testing.assert_allclose(
+        sd.load(tmp_path / "runs" / "s.best.skdeep").predict_proba(X),
+        expected.predict_proba(X), rtol=1e-6)

@@ -72,3 +72,97 @@ def test_dask_backend_without_a_client_says_how_to_start_one():
                             text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert result.returncode != 0
     assert "backend='dask' needs a running dask.distributed.Client" in result.stderr
+
+
+# A durable search on a 2-worker cluster; the network's fit logs its start and
+# end with the process id, and waits a little so the test can kill a worker
+# in the middle of a fit.
+_DASK_SEARCH = """
+import os, pickle, sys, time
+import numpy as np
+import distributed
+from sklearn.datasets import load_digits
+from skdeep import MLPClassifier, tune
+
+store, log, out = sys.argv[1:4]
+
+class Logged(MLPClassifier):
+    def fit(self, X, y, **params):
+        with open(log, "a") as fh:
+            fh.write(f"start {os.getpid()}\\n")
+        time.sleep(1.0)
+        super().fit(X, y, **params)
+        with open(log, "a") as fh:
+            fh.write(f"end {os.getpid()}\\n")
+        return self
+
+if __name__ == "__main__":
+    with open(log, "a") as fh:
+        fh.write(f"driver {os.getpid()}\\n")
+    X, y = load_digits(n_class=4, return_X_y=True)
+    X, y = (X / 16.0).astype(np.float32)[:240], y[:240]
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None, silence_logs=50)
+    with cluster, distributed.Client(cluster):
+        search = tune(Logged(**%r, random_state=0), X, y, space=%r,
+                      strategy="grid", cv=2, random_state=0, verbose=0,
+                      backend="dask", store=store)
+    with open(out, "wb") as fh:
+        pickle.dump(search.cv_results_, fh)
+""" % (TINY, SPACE)
+
+
+@pytest.mark.slow
+def test_durable_search_survives_a_worker_killed_mid_fit(data, tmp_path):
+    import signal
+    import time
+
+    script, log = tmp_path / "search.py", tmp_path / "fits.log"
+    store, out = tmp_path / "s.db", tmp_path / "out.pkl"
+    script.write_text(_DASK_SEARCH)
+    proc = subprocess.Popen([sys.executable, str(script), str(store), str(log),
+                             str(out)], stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+
+    def lines():
+        if not log.exists():
+            return []
+        return [line.split() for line in log.read_text().splitlines()]
+
+    end = time.monotonic() + 300
+    victim = None
+    while victim is None:
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < end
+        time.sleep(0.05)
+        seen = lines()
+        driver = {pid for what, pid in seen if what == "driver"}
+        ended = sum(what == "end" for what, _ in seen)
+        running = [pid for what, pid in seen if what == "start"
+                   and pid not in driver]
+        if ended >= 2 and running:  # a worker is in a fit
+            finished = [pid for what, pid in seen if what == "end"]
+            busy = [pid for pid in running if running.count(pid) >
+                    finished.count(pid)]
+            victim = busy[0] if busy else None
+    os.kill(int(victim), signal.SIGKILL)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    import pickle
+
+    with open(out, "rb") as fh:
+        results = pickle.load(fh)
+    X, y = data
+    local = tune(MLPClassifier(**TINY), X, y, space=SPACE, strategy="grid", cv=2,
+                 random_state=0, verbose=0)
+    for key in ("mean_test_score", "split0_test_score", "split1_test_score"):
+        np.testing.assert_allclose(results[key], local.cv_results_[key], rtol=1e-6)
+    assert list(results["params"]) == list(local.cv_results_["params"])
+    # the killed fit ran again elsewhere; every fit reached the store
+    starts = sum(what == "start" for what, _ in lines())
+    assert starts >= 8 + 1 + 1  # 8 fits, the one retried, the refit
+    import sqlite3
+
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT COUNT(*) FROM fits").fetchone()[0] == 8

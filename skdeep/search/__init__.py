@@ -5,6 +5,8 @@
 - ``tune``: ``tune`` (grid, random, halving, bayes; threads or Dask) and
   ``results_table``;
 - ``bayes``: ``BayesSearchCV`` (Optuna's TPE behind scikit-learn's search API);
+- ``store``: durable searches (``tune(..., store=PATH)``): every finished
+  (candidate, split) fit recorded in an SQLite file and replayed on resume;
 - ``progress``: the progress lines of a running search;
 - ``tracking``, ``plotting``: MLflow logging and plots (optional extras).
 """

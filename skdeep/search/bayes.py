@@ -29,6 +29,7 @@ Optuna is imported only when a search runs (extra ``optuna``).
 """
 
 import math
+import os
 import time
 import warnings
 from numbers import Integral
@@ -46,6 +47,7 @@ from skdeep.search.optuna_space import (
 )
 from skdeep.search.progress import _Progress
 from skdeep.search.spaces import find_network
+from skdeep.search.store import DurableSearchMixin
 
 __all__ = ["PRUNERS", "BayesSearchCV", "decode_choice", "encode_choice",
            "import_optuna", "to_optuna_space"]
@@ -58,7 +60,7 @@ def _seed(random_state):
     return int(check_random_state(random_state).randint(2**31 - 1))
 
 
-class BayesSearchCV(RandomizedSearchCV):
+class BayesSearchCV(RandomizedSearchCV, DurableSearchMixin):
     """Bayesian (TPE) hyperparameter search with optional pruning.
 
     A ``RandomizedSearchCV`` whose ``n_iter`` candidates are proposed one at a
@@ -87,6 +89,14 @@ verbose, pre_dispatch, error_score, return_train_score
         at the probe's last epoch, where a candidate must be in the best
         third of those seen so far. Needs the network's validation split
         (``early_stopping=True``).
+    store : str or path-like, default=None
+        An SQLite file where every finished (candidate, split) fit is
+        recorded (see ``skdeep.search.store``). Run again with the same
+        store and a seeded sampler, the study is rebuilt from the recorded
+        fits: it proposes the same candidates in the same order, a
+        candidate killed in flight is proposed again with the same
+        parameters, and only the fits not recorded run. Pruning probes are
+        not recorded: they run again (they are short).
 
     Attributes
     ----------
@@ -104,13 +114,14 @@ verbose, pre_dispatch, error_score, return_train_score
         **RandomizedSearchCV._parameter_constraints,
         "sampler": [HasMethods(["sample_independent"]), None],
         "pruner": [StrOptions(set(PRUNERS)), HasMethods(["prune"]), None],
+        "store": [str, os.PathLike, None],
     }
 
     def __init__(
         self, estimator, param_distributions, *, n_iter=10, scoring=None,
         n_jobs=None, refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs",
         random_state=None, error_score=np.nan, return_train_score=False,
-        sampler=None, pruner=None,
+        sampler=None, pruner=None, store=None,
     ):
         super().__init__(
             estimator, param_distributions, n_iter=n_iter, scoring=scoring,
@@ -120,6 +131,7 @@ verbose, pre_dispatch, error_score, return_train_score
         )
         self.sampler = sampler
         self.pruner = pruner
+        self.store = store
 
     # ------------------------------------------------------------- helpers
     def _network(self):

@@ -6,6 +6,8 @@ default spaces are plain dicts usable with ``GridSearchCV`` and friends.
 
 import contextlib
 import math
+import os
+from numbers import Integral
 
 import pandas as pd
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
@@ -20,6 +22,7 @@ from sklearn.model_selection import (
 from skdeep.search.bayes import BayesSearchCV
 from skdeep.search.progress import _refit_metric, _run_in_chunks, format_params
 from skdeep.search.spaces import STRATEGIES, default_space, find_network
+from skdeep.search.store import DurableSearchMixin
 
 __all__ = [
     "STRATEGIES",
@@ -33,19 +36,85 @@ __all__ = [
 
 
 
-class _GridSearchCV(GridSearchCV):
-    """``GridSearchCV`` that reports progress when ``verbose`` > 0."""
+_STORE = {"store": [str, os.PathLike, None]}
+
+
+class _GridSearchCV(GridSearchCV, DurableSearchMixin):
+    """``GridSearchCV`` that reports progress when ``verbose`` > 0 and records
+    its fits in ``store`` (see ``skdeep.search.store``)."""
+
+    _parameter_constraints: dict = {**GridSearchCV._parameter_constraints, **_STORE}
+
+    def __init__(self, estimator, param_grid, *, scoring=None, n_jobs=None,
+                 refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs",
+                 error_score=float("nan"), return_train_score=False, store=None):
+        super().__init__(estimator, param_grid, scoring=scoring, n_jobs=n_jobs,
+                         refit=refit, cv=cv, verbose=verbose,
+                         pre_dispatch=pre_dispatch, error_score=error_score,
+                         return_train_score=return_train_score)
+        self.store = store
+
+    def _store_candidates(self):
+        return list(ParameterGrid(self.param_grid))
 
     def _run_search(self, evaluate_candidates):
         _run_in_chunks(self, evaluate_candidates, ParameterGrid(self.param_grid))
 
 
-class _RandomizedSearchCV(RandomizedSearchCV):
-    """``RandomizedSearchCV`` that reports progress when ``verbose`` > 0."""
+class _RandomizedSearchCV(RandomizedSearchCV, DurableSearchMixin):
+    """``RandomizedSearchCV`` that reports progress when ``verbose`` > 0 and
+    records its fits in ``store``."""
+
+    _parameter_constraints: dict = {**RandomizedSearchCV._parameter_constraints,
+                                    **_STORE}
+
+    def __init__(self, estimator, param_distributions, *, n_iter=10, scoring=None,
+                 n_jobs=None, refit=True, cv=None, verbose=0,
+                 pre_dispatch="2*n_jobs", random_state=None,
+                 error_score=float("nan"), return_train_score=False, store=None):
+        super().__init__(estimator, param_distributions, n_iter=n_iter,
+                         scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
+                         verbose=verbose, pre_dispatch=pre_dispatch,
+                         random_state=random_state, error_score=error_score,
+                         return_train_score=return_train_score)
+        self.store = store
+
+    def _candidates(self):
+        return ParameterSampler(self.param_distributions, self.n_iter,
+                                random_state=self.random_state)
+
+    def _store_candidates(self):
+        # sampling again gives the same candidates only with an int seed
+        if isinstance(self.random_state, Integral):
+            return list(self._candidates())
+        return None
 
     def _run_search(self, evaluate_candidates):
-        _run_in_chunks(self, evaluate_candidates, ParameterSampler(
-            self.param_distributions, self.n_iter, random_state=self.random_state))
+        _run_in_chunks(self, evaluate_candidates, self._candidates())
+
+
+class _HalvingRandomSearchCV(HalvingRandomSearchCV, DurableSearchMixin):
+    """``HalvingRandomSearchCV`` that records its fits in ``store``: a resumed
+    search replays the rungs it finished and continues the one it was in."""
+
+    _parameter_constraints: dict = {**HalvingRandomSearchCV._parameter_constraints,
+                                    **_STORE}
+
+    def __init__(self, estimator, param_distributions, *, n_candidates="exhaust",
+                 factor=3, resource="n_samples", max_resources="auto",
+                 min_resources="smallest", aggressive_elimination=False, cv=5,
+                 scoring=None, refit=True, error_score=float("nan"),
+                 return_train_score=True, random_state=None, n_jobs=None,
+                 verbose=0, store=None):
+        super().__init__(
+            estimator, param_distributions, n_candidates=n_candidates,
+            factor=factor, resource=resource, max_resources=max_resources,
+            min_resources=min_resources,
+            aggressive_elimination=aggressive_elimination, cv=cv, scoring=scoring,
+            refit=refit, error_score=error_score,
+            return_train_score=return_train_score, random_state=random_state,
+            n_jobs=n_jobs, verbose=verbose)
+        self.store = store
 
 
 def _halving_budget(network, prefix, n_candidates, factor=3):
@@ -93,7 +162,7 @@ def _backend(backend):
 def tune(
     estimator, X, y, *, space=None, strategy="random", n_iter=20, cv=5,
     scoring=None, n_jobs=1, random_state=None, verbose=1, backend=None,
-    pruner=None,
+    pruner=None, store=None,
 ):
     """Tune an estimator (or pipeline) by cross-validation.
 
@@ -139,6 +208,17 @@ def tune(
         ``pruned=True`` and NaN scores in ``cv_results_`` /
         :func:`results_table`. Needs ``early_stopping=True`` (the validation
         split).
+    store : str or path-like, default=None
+        An SQLite file (e.g. ``"runs/search.db"``) where every finished
+        (candidate, split) fit is recorded as it finishes. The same call
+        again with the same store (after a crash, a kill or Ctrl-C) takes the
+        recorded fits from it and runs only the rest; with seeded fits the
+        result equals an uninterrupted run's. Records for other data,
+        estimator, splits, scoring or versions are never reused. The best
+        estimator is also saved next to it (``runs/search.best.skdeep``,
+        read with ``skdeep.load``). Needs ``random_state`` for the random,
+        halving and bayes strategies (to propose the same candidates again).
+        See ``skdeep.search.store``.
 
     Returns
     -------
@@ -164,6 +244,13 @@ def tune(
             f"pruner={pruner!r} works with strategy='bayes' only; got "
             f"strategy={strategy!r}. Use strategy='bayes', or pruner=None "
             "(strategy='halving' prunes by epochs in its own way)."
+        )
+    if store is not None and random_state is None and strategy != "grid":
+        raise ValueError(
+            f"store={os.fspath(store)!r} with strategy={strategy!r} needs "
+            "random_state: without a seed a resumed search proposes other "
+            "candidates and nothing recorded is reused. Pass random_state=0 "
+            "(any int), or use strategy='grid'."
         )
     network, prefix = find_network(estimator)
     if space is None:
@@ -193,7 +280,7 @@ def tune(
         estimator = clone(estimator).set_params(**{prefix + "random_state":
                                                    random_state})
     common = dict(cv=cv, scoring=scoring, n_jobs=n_jobs, verbose=verbose,
-                  error_score="raise")
+                  error_score="raise", store=store)
     if strategy == "grid":
         search = _GridSearchCV(estimator, space, **common)
     elif strategy == "random":
@@ -205,7 +292,7 @@ def tune(
     else:
         resource, min_epochs, max_epochs = _halving_budget(network, prefix, n_iter)
         space = {k: v for k, v in space.items() if k != resource}
-        search = HalvingRandomSearchCV(
+        search = _HalvingRandomSearchCV(
             estimator, space, n_candidates=n_iter, resource=resource,
             min_resources=min_epochs, max_resources=max_epochs, factor=3,
             random_state=random_state, **common)
