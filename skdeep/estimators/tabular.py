@@ -119,6 +119,10 @@ class _TabularMixin:
                              f"{type(self).__name__}.")
         validate_data(self, X, skip_check_array=True, reset=reset)
         if not no_y:
+            if y is None:
+                raise ValueError(
+                    f"{type(self).__name__} requires y to be passed, but the "
+                    "target y is None.")
             y = check_array(y, ensure_2d=False, dtype="numeric" if self._y_numeric
                             else None, ensure_all_finite=True, input_name="y",
                             estimator=self)
@@ -522,12 +526,14 @@ class TabularRegressor(_TabularMixin, BaseKerasRegressor):
             ``predict`` is their mean over axis 1 (clipped to the training
             targets' range).
         """
+        self._check_fitted()
         members = self._members_raw(X) * self._y_scale + self._y_mean
         return members[..., 0] if self._y_ndim == 1 else members
 
     def predict(self, X):
         """Predicted targets: the members' mean, clipped to the range of the
         training targets; shape (n_samples,) if y was 1-D, else 2-D."""
+        self._check_fitted()
         low, high = self._y_range
         out = np.clip(self._members_raw(X).mean(axis=1), low, high)
         out = out * self._y_scale + self._y_mean
