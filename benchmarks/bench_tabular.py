@@ -113,12 +113,14 @@ def run(models, datasets, n_splits, log=print):
                 if kind == "realmlp":
                     # pytabkit reads pandas categories; give it its own copy
                     X_train = X_train.copy()
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 model.fit(X_train, y[train])
                 fit_s = time.perf_counter() - start
+                cpu_s = time.process_time() - cpu  # all threads of the process
                 pred = np.asarray(model.predict(X.iloc[test])).ravel()
                 row = {"dataset": name, "split": seed, "model": kind,
                        "error": error(task, y[test], pred), "fit_s": fit_s,
+                       "cpu_s": cpu_s,
                        "n_rows": len(train), "n_columns": X.shape[1]}
                 rows.append(row)
                 log(json.dumps(row))
