@@ -102,7 +102,8 @@ def make_model(kind, task):
 
 
 def run(models, datasets, n_splits, log=print):
-    """A list of result rows ``{dataset, split, model, error, fit_s}``."""
+    """A list of result rows ``{dataset, split, model, error, fit_s, cpu_s}``;
+    ``log`` gets each row as a JSON line as soon as it is measured."""
     rows = []
     for name in datasets:
         X, y, task = load(name)
@@ -123,7 +124,7 @@ def run(models, datasets, n_splits, log=print):
                        "cpu_s": cpu_s,
                        "n_rows": len(train), "n_columns": X.shape[1]}
                 rows.append(row)
-                log(json.dumps(row))
+                log(row)
     return rows
 
 
@@ -169,7 +170,20 @@ def main(argv=None):
                         help="python of the environment that has pytabkit")
     parser.add_argument("--realmlp-results", default=None,
                         help="JSON of an earlier run to take RealMLP's rows from")
+    parser.add_argument("--log", default=None,
+                        help="also append each result row to this JSON-lines file")
+    parser.add_argument("--summarize", nargs="+", default=None, metavar="FILE",
+                        help="print the table of earlier runs (JSON or JSON "
+                        "lines) and exit")
     args = parser.parse_args(argv)
+    if args.summarize:
+        rows = [row for path in args.summarize for row in _read_rows(path)]
+        present = {row["model"] for row in rows}
+        table, notes = summary(rows, [m for m in MODELS if m in present])
+        print(table)
+        for note in notes:
+            print(note)
+        return
     models = [m for m in args.models.split(",") if m]
     datasets = [d for d in args.datasets.split(",") if d]
     if args.skip_realmlp and "realmlp" in models:
@@ -191,7 +205,13 @@ def main(argv=None):
                            env={**os.environ, "PYTHONPATH": ""})
             with open(out) as f:
                 rows += json.load(f)
-    rows += run(here, datasets, args.splits)
+    def log(row):
+        print(json.dumps(row), flush=True)
+        if args.log:
+            with open(args.log, "a") as f:
+                f.write(json.dumps(row) + "\n")
+
+    rows += run(here, datasets, args.splits, log=log)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(rows, f, indent=1)
@@ -200,6 +220,14 @@ def main(argv=None):
         print(table)
         for note in notes:
             print(note)
+
+
+def _read_rows(path):
+    with open(path) as f:
+        text = f.read().strip()
+    if text.startswith("["):
+        return json.loads(text)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def _importable(name):

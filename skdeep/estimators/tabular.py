@@ -76,19 +76,21 @@ _TRAINING_DOC = """
     optimizer : str or keras optimizer, default="adamw"
         As for the other estimators; ``"adam"`` and ``"adamw"`` use
         ``beta_2=0.95``.
-    learning_rate : float, default=2e-3
+    learning_rate : float, default=2e-3 (classifier), 1e-2 (regressor)
     momentum : float, default=0.0
     lr_schedule : str, default="cosine"
         Cosine decay to 0 over ``epochs``.
     lr_decay : float, default=0.5
     batch_size : int, default=256
-    epochs : int, default=64
+    epochs : int, default=40
     early_stopping : bool, default=True
         Selects the epoch with the lowest loss on ``validation_fraction`` of
         the rows given to ``fit`` (inside cross-validation, rows of the
         training fold), restoring its weights.
     validation_fraction : float, default=0.2
-    patience : int, default=16
+    patience : int, default=40
+        Equal to ``epochs``: the best epoch of the whole schedule is kept
+        (the loss often improves late, as the learning rate decays).
     tol : float, default=0.0
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, shuffling, dropout and the validation split.
@@ -315,10 +317,10 @@ class TabularClassifier(_TabularMixin, BaseKerasClassifier):
         lr_schedule="cosine",
         lr_decay=0.5,
         batch_size=256,
-        epochs=64,
+        epochs=40,
         early_stopping=True,
         validation_fraction=0.2,
-        patience=16,
+        patience=40,
         tol=0.0,
         class_weight=None,
         random_state=None,
@@ -462,15 +464,15 @@ class TabularRegressor(_TabularMixin, BaseKerasRegressor):
         max_one_hot=8,
         weight_decay=0.0,
         optimizer="adamw",
-        learning_rate=2e-3,
+        learning_rate=1e-2,
         momentum=0.0,
         lr_schedule="cosine",
         lr_decay=0.5,
         batch_size=256,
-        epochs=64,
+        epochs=40,
         early_stopping=True,
         validation_fraction=0.2,
-        patience=16,
+        patience=40,
         tol=0.0,
         random_state=None,
         verbose=0,
