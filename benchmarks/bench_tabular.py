@@ -61,11 +61,11 @@ def load(name):
     return frame, y, task
 
 
-def splits(y, task):
+def splits(y, task, seeds=SPLIT_SEEDS):
     from sklearn.model_selection import train_test_split
 
     index = np.arange(len(y))
-    for seed in SPLIT_SEEDS:
+    for seed in seeds:
         yield seed, train_test_split(
             index, test_size=0.2, shuffle=True, random_state=seed,
             stratify=y if task == "binary" else None)
@@ -101,13 +101,13 @@ def make_model(kind, task):
     raise ValueError(f"unknown model {kind!r}; choose from {MODELS}")
 
 
-def run(models, datasets, n_splits, log=print):
+def run(models, datasets, seeds, log=print):
     """A list of result rows ``{dataset, split, model, error, fit_s, cpu_s}``;
     ``log`` gets each row as a JSON line as soon as it is measured."""
     rows = []
     for name in datasets:
         X, y, task = load(name)
-        for seed, (train, test) in list(splits(y, task))[:n_splits]:
+        for seed, (train, test) in splits(y, task, seeds):
             for kind in models:
                 model = make_model(kind, task)
                 X_train = X.iloc[train]
@@ -163,7 +163,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--datasets", default=",".join(DATASETS))
-    parser.add_argument("--splits", type=int, default=len(SPLIT_SEEDS))
+    parser.add_argument("--splits", type=int, default=len(SPLIT_SEEDS),
+                        help="use the first N split seeds")
+    parser.add_argument("--seeds", default=None,
+                        help="comma-separated split seeds (instead of --splits)")
     parser.add_argument("--out", default=None, help="JSON file for the results")
     parser.add_argument("--skip-realmlp", action="store_true")
     parser.add_argument("--realmlp-python", default="/work/bench-venv/bin/python",
@@ -188,6 +191,8 @@ def main(argv=None):
     datasets = [d for d in args.datasets.split(",") if d]
     if args.skip_realmlp and "realmlp" in models:
         models.remove("realmlp")
+    seeds = ([int(v) for v in args.seeds.split(",")] if args.seeds
+             else list(SPLIT_SEEDS[:args.splits]))
     rows = []
     here = [m for m in models if m != "realmlp"]
     if "realmlp" in models:
@@ -200,8 +205,8 @@ def main(argv=None):
         else:  # run it in the environment that has PyTorch
             out = (args.out or "bench_tabular") + ".realmlp.json"
             subprocess.run([args.realmlp_python, __file__, "--models", "realmlp",
-                            "--datasets", ",".join(datasets), "--splits",
-                            str(args.splits), "--out", out], check=True,
+                            "--datasets", ",".join(datasets), "--seeds",
+                            ",".join(map(str, seeds)), "--out", out], check=True,
                            env={**os.environ, "PYTHONPATH": ""})
             with open(out) as f:
                 rows += json.load(f)
@@ -211,7 +216,7 @@ def main(argv=None):
             with open(args.log, "a") as f:
                 f.write(json.dumps(row) + "\n")
 
-    rows += run(here, datasets, args.splits, log=log)
+    rows += run(here, datasets, seeds, log=log)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(rows, f, indent=1)
