@@ -15,9 +15,10 @@ separate environment, through that environment's python in a subprocess::
 
 ``BENCH_HGB_ONE_THREAD=1`` fits HistGradientBoosting on one OpenMP thread (on
 an oversubscribed machine its spinning threads cost minutes; its errors do
-not change). ``--skip-realmlp`` leaves it out; ``--realmlp-results FILE`` reuses the JSON
-written by an earlier run (``--out``). Results go to ``--out`` (JSON) and a
-Markdown table is printed.
+not change). ``--skip-realmlp`` leaves it out; ``--realmlp-results FILE``
+reuses the JSON written by an earlier run (``--out``). Results go to ``--out``
+(JSON) and ``--log`` (JSON lines, row by row) and a Markdown table is printed;
+``--summarize FILE ...`` prints the table of earlier runs.
 """
 
 import argparse
@@ -146,17 +147,33 @@ def run(models, datasets, seeds, log=print):
 
 def summary(rows, models):
     """Per-dataset mean errors and fit times, and geometric-mean ratios."""
-    table = pd.DataFrame(rows).groupby(["dataset", "model"])[["error", "fit_s"]]
+    frame = pd.DataFrame(rows)
+    if "cpu_s" not in frame:
+        frame["cpu_s"] = np.nan
+    table = frame.groupby(["dataset", "model"])[["error", "fit_s", "cpu_s"]]
     table = table.mean().unstack("model")
+    splits_run = frame.groupby(["dataset", "model"])["split"].nunique().unstack()
     order = [d for d in DATASETS if d in table.index]
     table = table.loc[order]
     lines = ["| dataset | " + " | ".join(f"{m} error" for m in models) + " | "
-             + " | ".join(f"{m} fit s" for m in models) + " |",
+             + " | ".join(f"{m} fit s (CPU s)" for m in models) + " |",
              "| --- " * (1 + 2 * len(models)) + "|"]
+
+    def cell(row, key, model, fmt):
+        value = row.get((key, model), np.nan)
+        return "-" if pd.isna(value) else format(value, fmt)
+
     for name, row in table.iterrows():
-        errors = [f"{row[('error', m)]:.4g}" if ("error", m) in row else "-"
-                  for m in models]
-        times = [f"{row[('fit_s', m)]:.1f}" if ("fit_s", m) in row else "-"
+        errors = []
+        for m in models:
+            text = cell(row, "error", m, ".4g")
+            n = splits_run.loc[name].get(m, np.nan) if m in splits_run else np.nan
+            if text != "-" and n < 3:
+                text += f" ({int(n)} split{'s' if n > 1 else ''})"
+            errors.append(text)
+        times = [cell(row, "fit_s", m, ".1f")
+                 + (f" ({cell(row, 'cpu_s', m, '.1f')})"
+                    if cell(row, "cpu_s", m, ".1f") != "-" else "")
                  for m in models]
         lines.append(f"| {name} | " + " | ".join(errors) + " | "
                      + " | ".join(times) + " |")
@@ -164,14 +181,22 @@ def summary(rows, models):
     for base in ("hgb", "mlp", "realmlp"):
         if base not in models or "tabular" not in models:
             continue
-        ratio = table[("error", "tabular")] / table[("error", base)]
+        both = table[[("error", "tabular"), ("error", base)]].dropna().index
+        if not len(both):
+            continue
+        part = table.loc[both]
+        ratio = part[("error", "tabular")] / part[("error", base)]
         wins = int((ratio <= 1.0).sum())
         gm = math.exp(float(np.mean(np.log(ratio))))
-        time_ratio = float(table[("fit_s", "tabular")].sum()
-                           / table[("fit_s", base)].sum())
+        time_ratio = float(part[("fit_s", "tabular")].sum()
+                           / part[("fit_s", base)].sum())
+        cpu = part[("cpu_s", base)].sum(min_count=len(part))
+        cpu_ratio = (f"{part[('cpu_s', 'tabular')].sum() / cpu:.2f}"
+                     if cpu > 0 else "n/a")
         notes.append(f"tabular / {base}: geometric-mean error ratio {gm:.3f}, "
                      f"at least as good on {wins} of {len(ratio)}, "
-                     f"total fit time ratio {time_ratio:.2f}")
+                     f"total fit time ratio {time_ratio:.2f} (CPU {cpu_ratio}); "
+                     f"datasets: {', '.join(both)}")
     return "\n".join(lines), notes
 
 
