@@ -18,6 +18,8 @@ _EXPORTS = {
     "SequenceClassifier": "skdeep.estimators.sequence",
     "SequenceRegressor": "skdeep.estimators.sequence",
     "TextClassifier": "skdeep.estimators.text",
+    "TabularClassifier": "skdeep.estimators.tabular",
+    "TabularRegressor": "skdeep.estimators.tabular",
     "AutoencoderTransformer": "skdeep.estimators.autoencoder",
     "KerasClassifier": "skdeep.wrappers.classifier",
     "KerasRegressor": "skdeep.wrappers.regressor",

@@ -4,7 +4,14 @@ import keras
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdeep import KerasClassifier, KerasRegressor, MLPClassifier, MLPRegressor
+from skdeep import (
+    KerasClassifier,
+    KerasRegressor,
+    MLPClassifier,
+    MLPRegressor,
+    TabularClassifier,
+    TabularRegressor,
+)
 
 
 class TinyNet:
@@ -49,6 +56,8 @@ ESTIMATORS = [
     MLPRegressor((16,), **_FAST),
     KerasClassifier(TinyNet(), model__hidden=16, **_GENERIC),
     KerasRegressor(TinyNet(), model__hidden=16, loss="mse", **_GENERIC),
+    TabularClassifier((16,), n_ensemble=2, n_frequencies=4, **_FAST),
+    TabularRegressor((16,), n_ensemble=2, n_frequencies=4, **_FAST),
 ]
 
 _SAMPLE_WEIGHT_REASON = (

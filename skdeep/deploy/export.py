@@ -111,6 +111,9 @@ def export_onnx(model, path, *, quantize=None, opset=None):
     path = os.fspath(path)
     steps, network = _split(model)
     _check_fitted(network)
+    refusal = getattr(network, "_onnx_refusal", None)
+    if refusal is not None and refusal() is not None:
+        raise ValueError(refusal())  # a part with no ONNX form, named
     for module in ("onnx", "onnxruntime", "skl2onnx", "tf2onnx"):
         require(module)
     onx, columns = _convert(steps, network, int(opset))

@@ -10,8 +10,10 @@ from skdeep.estimators.autoencoder import AutoencoderTransformer
 from skdeep.estimators.images import CNNClassifier, TransferClassifier
 from skdeep.estimators.mlp import MLPClassifier, MLPRegressor
 from skdeep.estimators.sequence import SequenceClassifier, SequenceRegressor
+from skdeep.estimators.tabular import TabularClassifier, TabularRegressor
 from skdeep.estimators.text import TextClassifier
 
 __all__ = ["AutoencoderTransformer", "CNNClassifier", "MLPClassifier", "MLPRegressor",
-           "SequenceClassifier", "SequenceRegressor", "TextClassifier",
+           "SequenceClassifier", "SequenceRegressor", "TabularClassifier",
+           "TabularRegressor", "TextClassifier",
            "TransferClassifier"]
