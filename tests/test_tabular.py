@@ -229,3 +229,23 @@ def test_quality_on_a_real_table():
                           .predict(X.iloc[test])) for name, model in models.items()}
     assert errors["tabular"] < errors["mlp"], errors
     assert errors["tabular"] <= errors["hgb"] + 0.01, errors
+
+
+def test_weight_decay_leaves_biases_embeddings_and_scales_alone_but_decays_kernels():
+    import keras
+
+    from skdeep import TabularRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 3)).astype(np.float32)
+    y = X[:, 0] * 2.0
+    est = TabularRegressor(epochs=1, weight_decay=0.1, random_state=0).fit(X, y)
+    opt = est.model_.optimizer
+    # the decisions Keras cached while training (keyed by variable path)
+    cache = opt._exclude_from_weight_decay_cache
+    assert cache
+    decayed = {v.name for v in est.model_.trainable_variables
+               if cache[opt._var_key(v)]}
+    assert "kernel" in decayed
+    assert not decayed & {"bias", "embeddings", "scale", "frequencies", "phases", "r"}
+    assert isinstance(opt, keras.optimizers.AdamW)

@@ -61,13 +61,16 @@ class OptimizerSpec:
     ``optimizer`` is a name (``"adam"``), a Keras optimizer class or an
     instance (copied, never trained in place). ``learning_rate`` is the rate
     of a name or class; an instance keeps its own unless ``kwargs`` (routed
-    ``optimizer__`` arguments) set one.
+    ``optimizer__`` arguments) set one. ``no_weight_decay`` names variables
+    (by substring, Keras's ``exclude_from_weight_decay(var_names=...)``) that
+    a weight-decaying optimizer leaves alone.
     """
 
     optimizer: object
     learning_rate: float | None = None
     momentum: float = 0.0
     kwargs: dict = field(default_factory=dict)
+    no_weight_decay: tuple = ()
 
 
 @dataclass
@@ -150,7 +153,8 @@ def uses_compiled_loop(spec, data, validation=None):
     The backend is TensorFlow or JAX; skdeep compiled the network (from
     Keras's own layers, named by ``spec.network_key``) with nothing but an
     optimizer and a loss (no metrics, no eager mode, no compile options); no
-    callbacks; shuffled batches and no ``keras.Model.fit`` options; X and y
+    callbacks; no weight-decay exclusions; shuffled batches and no
+    ``keras.Model.fit`` options; X and y
     (and the validation rows) are dense NumPy arrays. The optimizer and loss
     must also be ones the loop can run (Keras's own, a float rate): see
     :func:`fit`.
@@ -163,6 +167,8 @@ def uses_compiled_loop(spec, data, validation=None):
         return False
     if spec.callbacks or not spec.shuffle or set(spec.fit_kwargs) - _LOOP_FIT_KWARGS:
         return False
+    if spec.optimizer is not None and spec.optimizer.no_weight_decay:
+        return False  # the loop copies optimizers by config, which drops them
     if any(value not in (None, False) for key, value in spec.compile_kwargs.items()
            if key not in ("optimizer", "loss")):
         return False
@@ -207,8 +213,11 @@ def _build_optimizer(spec, steps, *, scheduled):
             "schedule of its own. Use lr_schedule='constant' to train with the "
             "optimizer's schedule, or give the optimizer a float learning_rate "
             "for lr_schedule to scale.")
-    return training.make_optimizer(opt.optimizer, opt.learning_rate,
-                                   momentum=opt.momentum, kwargs=kwargs)
+    optimizer = training.make_optimizer(opt.optimizer, opt.learning_rate,
+                                        momentum=opt.momentum, kwargs=kwargs)
+    if opt.no_weight_decay:
+        optimizer.exclude_from_weight_decay(var_names=list(opt.no_weight_decay))
+    return optimizer
 
 
 def _new_optimizer(spec, data, validation, loss, *, force_keras=False):

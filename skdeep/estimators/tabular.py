@@ -18,7 +18,6 @@ from sklearn.utils import check_array, check_consistent_length
 
 from skdeep._compat import Interval, StrOptions, validate_data
 from skdeep.architectures.tabular import build_tabular, register_layers
-from skdeep.engine import training
 from skdeep.estimators._docs import ATTR_DOC as _ATTR_DOC
 from skdeep.estimators._docs import CLASS_WEIGHT_DOC as _CLASS_WEIGHT_DOC
 from skdeep.estimators._table_encoder import TableEncoder
@@ -180,29 +179,22 @@ class _TabularMixin:
         return None if units is None else units // self.n_ensemble
 
     # -------------------------------------------------------------- training
-    def _uses_compiled_loop(self, X):
-        # the compiled loop copies the optimizer from its config, which does
-        # not keep AdamW's exclusions (biases, embeddings): Keras trains it
-        return super()._uses_compiled_loop(X) and not self.weight_decay
-
-    def _make_optimizer(self, steps, engine, learning_rate=None, epochs=None):
-        if not isinstance(self.optimizer, str) or self.optimizer not in (
-                "adam", "adamw"):
-            return super()._make_optimizer(steps, engine, learning_rate, epochs)
-        learning_rate = self.learning_rate if learning_rate is None else learning_rate
-        if engine == "keras":
-            learning_rate = training.make_learning_rate(
-                learning_rate, self.lr_schedule, self.lr_decay,
-                steps_per_epoch=steps, epochs=epochs or self.epochs)
-        kwargs = {"beta_2": 0.95}
-        if self.optimizer == "adamw":
-            kwargs["weight_decay"] = float(self.weight_decay)
-        optimizer = training.make_optimizer(self.optimizer, learning_rate,
-                                            kwargs=kwargs)
-        if self.weight_decay:
-            optimizer.exclude_from_weight_decay(var_names=[
-                "bias", "embeddings", "scale", "frequencies", "phases", "r"])
-        return optimizer
+    def _training_spec(self, model, data, **kwargs):
+        spec = super()._training_spec(model, data, **kwargs)
+        opt = spec.optimizer
+        if isinstance(self.optimizer, str) and self.optimizer in ("adam", "adamw"):
+            opt.kwargs = {"beta_2": 0.95, **opt.kwargs}
+            if self.optimizer == "adamw":
+                opt.kwargs.setdefault("weight_decay", float(self.weight_decay))
+            if self.weight_decay:
+                # Keras's AdamW decays every variable unless told: not the
+                # biases, embeddings, per-feature scales and ensemble adapters.
+                # Keras matches with re.search, on "bias" or, in TensorFlow's
+                # compiled step, "layer/bias:0": whole names only ("r" is
+                # in "kernel")
+                opt.no_weight_decay = (
+                    r"(^|/)(bias|embeddings|scale|frequencies|phases|r)(:\d+)?$",)
+        return spec
 
     # ------------------------------------------------------------ prediction
     def _members_raw(self, X):
