@@ -182,8 +182,6 @@ class _ThreadSeededRandom:
     exactly as without skdeep.
     """
 
-    _skdeep_thread_seeded = True
-
     def __getattr__(self, name):
         generator = getattr(_LOCAL, "generator", None)
         return getattr(random if generator is None else generator, name)
