@@ -429,3 +429,25 @@ def test_import_and_fit_leave_process_settings_alone(backend):
     assert out.returncode == 0, out.stderr[-3000:]
     assert "CHANGED" not in out.stdout, out.stdout
     assert "USER WARNING SEEN" in out.stdout, out.stdout
+
+
+def test_skdeeps_own_retracing_is_not_reported_and_the_filter_is_removed(blobs):
+    # Keras traces new train / predict functions for every network on the
+    # keras.Model.fit path; TensorFlow warns after 5 such traces
+    import logging
+
+    X, y = blobs
+    logger = logging.getLogger("tensorflow")
+    filters = list(logger.filters)
+    seen = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger.addHandler(handler)
+    try:
+        for units in range(1, 8):
+            MLPClassifier((units,), epochs=1, random_state=0, callbacks=[
+                keras.callbacks.TerminateOnNaN()]).fit(X, y).predict_proba(X)
+    finally:
+        logger.removeHandler(handler)
+    assert not [m for m in seen if "retracing" in m]
+    assert logger.filters == filters

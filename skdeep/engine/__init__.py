@@ -13,7 +13,8 @@
 - ``forward_pass``: the one padded forward pass of fitted networks (``predict``).
 - ``keras_fit``: ``keras.Model.fit`` for what the compiled loop does not run.
 - ``routing``, ``keras_objects``, ``process``: scikeras-style parameter
-  routing, Keras object helpers, process configuration.
+  routing, Keras object helpers, TensorFlow's retracing warning silenced
+  for skdeep's own calls (no process-wide settings).
 
 Nothing here knows scikit-learn's estimator API: the estimators
 (``skdeep.estimators``, ``skdeep.wrappers``) call in, never the reverse.

@@ -2,8 +2,8 @@
 
 Optimizers, learning-rate schedules, early-stopping callbacks, losses and
 seeded network builds. Keras is imported inside the functions so that
-``import skdeep`` stays free of TensorFlow. Process-wide settings (thread
-pools) live in ``skdeep.engine.process``, not here.
+``import skdeep`` stays free of TensorFlow. Nothing here changes a
+process-wide setting or a global random generator.
 """
 
 import contextlib
@@ -181,8 +181,6 @@ class _ThreadSeededRandom:
     build's own generator; everywhere else from the ``random`` module itself,
     exactly as without skdeep.
     """
-
-    _skdeep_thread_seeded = True
 
     def __getattr__(self, name):
         generator = getattr(_LOCAL, "generator", None)
