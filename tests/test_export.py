@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
-from skdeep.export import export_network, export_onnx, load_onnx
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import make_column_transformer
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris
@@ -22,6 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import skdeep
+from skdeep.export import export_network, export_onnx, load_onnx
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("skl2onnx")

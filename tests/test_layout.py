@@ -8,7 +8,7 @@ import skdeep
 ROOT = Path(skdeep.__file__).parent
 # DESIGN.md's order: a module may import from its own layer or the ones before
 LAYERS = ["_compat", "exceptions", "_legacy", "architectures", "engine", "estimators",
-          "wrappers", "preprocessing", "search", "deploy", "cli"]
+          "wrappers", "preprocessing", "deploy", "search", "cli"]
 
 
 def _modules():

@@ -13,11 +13,11 @@ import joblib
 import keras
 import numpy as np
 import pytest
-from skdeep.persistence import export_keras, export_saved_model, read_metadata
 
 import skdeep
 from skdeep import MLPClassifier, MLPRegressor, load, make_tabular_pipeline, save, tune
 from skdeep.exceptions import IntegrityError, VersionMismatchWarning
+from skdeep.persistence import export_keras, export_saved_model, read_metadata
 
 FAST = dict(hidden_layer_sizes=(8,), epochs=3, random_state=0)
 

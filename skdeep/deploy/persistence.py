@@ -269,7 +269,7 @@ def load(path):
 
 
 def _network(obj):
-    from skdeep.search.tune import find_network
+    from skdeep.estimators.base import find_network
 
     if hasattr(obj, "best_estimator_"):
         obj = obj.best_estimator_

@@ -26,6 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
 
 from skdeep import engine
 from skdeep._compat import (
@@ -41,7 +42,8 @@ from skdeep.engine.process import quiet_retracing
 from skdeep.engine.routing import route_params
 from skdeep.exceptions import NotFittedError, SkdeepWarning
 
-__all__ = ["TRAINING_PARAMS", "BaseKerasEstimator", "is_network_estimator"]
+__all__ = ["TRAINING_PARAMS", "BaseKerasEstimator", "find_network",
+           "is_network_estimator"]
 
 # Dense values per chunk when X is sparse (rows densified chunk by chunk).
 _SPARSE_CHUNK_VALUES = 2**24
@@ -60,6 +62,30 @@ def is_network_estimator(obj):
     """Whether ``obj`` is a skdeep estimator that trains a Keras network
     (a ready-made one or a generic wrapper)."""
     return bool(getattr(obj, "_skdeep_estimator", False)) and not isinstance(obj, type)
+
+
+def find_network(estimator):
+    """Return ``(network_estimator, prefix)`` for an estimator or a pipeline.
+
+    The prefix is what a parameter name needs in front to reach the network
+    (``"model__"`` in a :func:`make_tabular_pipeline`, ``""`` for a bare
+    estimator). In a pipeline that ends in a scikit-learn estimator, the
+    first skdeep step (an ``AutoencoderTransformer``, say) is the network.
+    """
+    if isinstance(estimator, Pipeline):
+        name, step = estimator.steps[-1]
+        inner, prefix = find_network(step)
+        if not is_network_estimator(inner):
+            # e.g. an AutoencoderTransformer step before a scikit-learn model
+            for earlier, step in estimator.steps[:-1]:
+                if is_network_estimator(step):
+                    return step, f"{earlier}__"
+        return inner, f"{name}__{prefix}"
+    inner = getattr(estimator, "estimator", None)  # e.g. a search or wrapper
+    if inner is not None and not is_network_estimator(estimator):
+        found, prefix = find_network(inner)
+        return found, f"estimator__{prefix}"
+    return estimator, ""
 
 
 def _check_no_missing_target(y):

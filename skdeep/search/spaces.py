@@ -7,9 +7,8 @@ the one for an estimator's family and strategy.
 
 from scipy.stats import loguniform
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-from sklearn.pipeline import Pipeline
 
-from skdeep.estimators.base import is_network_estimator
+from skdeep.estimators.base import find_network, is_network_estimator
 from skdeep.search.optuna_space import import_optuna, to_optuna_space
 
 STRATEGIES = ("grid", "random", "halving", "bayes")
@@ -112,28 +111,6 @@ def _bayes_spaces():
     return training, mlp, cnn, transfer
 
 
-def find_network(estimator):
-    """Return ``(network_estimator, prefix)`` for an estimator or a pipeline.
-
-    The prefix is what a parameter name needs in front to reach the network
-    (``"model__"`` in a :func:`make_tabular_pipeline`, ``""`` for a bare
-    estimator). In a pipeline that ends in a scikit-learn estimator, the
-    first skdeep step (an ``AutoencoderTransformer``, say) is the network.
-    """
-    if isinstance(estimator, Pipeline):
-        name, step = estimator.steps[-1]
-        inner, prefix = find_network(step)
-        if not is_network_estimator(inner):
-            # e.g. an AutoencoderTransformer step before a scikit-learn model
-            for earlier, step in estimator.steps[:-1]:
-                if is_network_estimator(step):
-                    return step, f"{earlier}__"
-        return inner, f"{name}__{prefix}"
-    inner = getattr(estimator, "estimator", None)  # e.g. a search or wrapper
-    if inner is not None and not is_network_estimator(estimator):
-        found, prefix = find_network(inner)
-        return found, f"estimator__{prefix}"
-    return estimator, ""
 
 
 def default_space(estimator, *, strategy="random"):
