@@ -24,13 +24,13 @@ from skdeep import (  # noqa: E402
     save,
     tune,
 )
+from skdeep.search import default_space  # noqa: E402
 from skdeep.search.bayes import (  # noqa: E402
     BayesSearchCV,
     decode_choice,
     encode_choice,
     to_optuna_space,
 )
-from skdeep.search import default_space  # noqa: E402
 
 dists = optuna.distributions
 TINY = dict(hidden_layer_sizes=(8,), epochs=4, learning_rate=0.02)
