@@ -352,10 +352,12 @@ def test_cli_export_then_predict_without_tensorflow(tmp_path):
     done = _run_without_tensorflow(code, "predict", out, csv, "--proba")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
-    assert lines[0] == "proba_poor,proba_rich"
-    proba = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
+    assert lines[0] == "prediction,proba_poor,proba_rich"
+    rows = [line.split(",") for line in lines[1:]]
+    proba = np.array([[float(v) for v in row[1:]] for row in rows])
     expected = pipe.predict_proba(pd.read_csv(csv).drop(columns="target"))
     assert_allclose(proba, expected, atol=1e-5)
+    assert [row[0] for row in rows] == list(pipe.predict(frame))
     labels = _run_without_tensorflow(code, "predict", out, csv)
     assert labels.stdout.split()[1:] == list(pipe.predict(frame))
 
