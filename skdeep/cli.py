@@ -245,11 +245,15 @@ def _cmd_predict(args):
         expected = (columns[0].get("columns") if columns[0]["type"] == "matrix"
                     else [c["name"] for c in columns])
     else:
-        model, metadata = _load_model(args.model)
+        metadata = _read_metadata(args.model)
         frame = _read_csv(args.data)
         target = metadata.get("extra", {}).get("target")
         if target in frame.columns:
             frame = frame.drop(columns=[target])
+        if metadata.get("feature_names"):
+            # a wrong file fails in a second, before TensorFlow is imported
+            frame = _model_columns(frame, metadata["feature_names"], args.data)
+        model, _ = _load_model(args.model)
         expected = getattr(model, "feature_names_in_", None)
     if expected is not None:
         frame = _model_columns(frame, list(expected), args.data)
@@ -334,30 +338,32 @@ def _size(path):
     return os.path.getsize(path)
 
 
-def _load_model(path):
-    import skdeep
+def _read_metadata(path):
+    """A skdeep file's metadata, without loading its model (nor TensorFlow)."""
     from skdeep.deploy.persistence import read_metadata
     from skdeep.exceptions import IntegrityError
 
     if not os.path.exists(path):
         raise CLIError(f"model file not found: {path}")
     try:
-        metadata = read_metadata(path)
+        return read_metadata(path)
+    except IntegrityError as exc:
+        raise CLIError(str(exc)) from exc
+
+
+def _load_model(path):
+    import skdeep
+    from skdeep.exceptions import IntegrityError
+
+    metadata = _read_metadata(path)
+    try:
         return skdeep.load(path), metadata
     except IntegrityError as exc:
         raise CLIError(str(exc)) from exc
 
 
 def _cmd_info(args):
-    from skdeep.deploy.persistence import read_metadata
-    from skdeep.exceptions import IntegrityError
-
-    if not os.path.exists(args.model):
-        raise CLIError(f"model file not found: {args.model}")
-    try:
-        meta = read_metadata(args.model)
-    except IntegrityError as exc:
-        raise CLIError(str(exc)) from exc
+    meta = _read_metadata(args.model)
     extra = meta.get("extra", {})
     print(f"file:       {args.model}")
     print(f"type:       {meta.get('type')} ({meta.get('estimator')})")
