@@ -77,7 +77,8 @@ def _parser():
     predict.add_argument("model", metavar="MODEL")
     predict.add_argument("data", metavar="DATA.csv")
     predict.add_argument("--proba", action="store_true",
-                         help="class probabilities instead of labels")
+                         help="also write each class's probability, after the "
+                         "predicted label")
     predict.add_argument("--out", metavar="preds.csv",
                          help="write a CSV here (default: standard output)")
 
@@ -253,28 +254,54 @@ def _cmd_predict(args):
 
     if args.model.endswith(".onnx"):
         model = _load_onnx(args.model)
-        frame = _read_csv(args.data)  # extra columns (the target) are ignored
+        frame = _read_csv(args.data)
+        columns = model.input_columns
+        expected = (columns[0].get("columns") if columns[0]["type"] == "matrix"
+                    else [c["name"] for c in columns])
     else:
-        model, metadata = _load_model(args.model)
+        metadata = _read_metadata(args.model)
         frame = _read_csv(args.data)
         target = metadata.get("extra", {}).get("target")
         if target in frame.columns:
             frame = frame.drop(columns=[target])
+        if metadata.get("feature_names"):
+            # a wrong file fails in a second, before TensorFlow is imported
+            frame = _model_columns(frame, metadata["feature_names"], args.data)
+        model, _ = _load_model(args.model)
+        expected = getattr(model, "feature_names_in_", None)
+    if expected is not None:
+        frame = _model_columns(frame, list(expected), args.data)
+    if args.proba and not hasattr(model, "predict_proba"):
+        raise CLIError("--proba needs a classifier; this model is a regressor")
+    out = pd.DataFrame({"prediction": model.predict(frame)})
     if args.proba:
-        if not hasattr(model, "predict_proba"):
-            raise CLIError("--proba needs a classifier; this model is a regressor")
         proba = model.predict_proba(frame)
         classes = model.classes_ if hasattr(model, "classes_") else range(
             proba.shape[1])
-        out = pd.DataFrame(proba, columns=[f"proba_{c}" for c in classes])
-    else:
-        out = pd.DataFrame({"prediction": model.predict(frame)})
+        for i, c in enumerate(classes):
+            out[f"proba_{c}"] = proba[:, i]
     if args.out:
         out.to_csv(args.out, index=False)
         print(f"Wrote {len(out)} predictions to {args.out}")
     else:
         out.to_csv(sys.stdout, index=False)
     return 0
+
+
+def _model_columns(frame, expected, path):
+    """The columns the model was trained on, in its order; columns it does not
+    know (an id, the target) are left out. Missing ones are an error that
+    names them and the unknown ones (often the same, renamed)."""
+    names = [str(c) for c in frame.columns]
+    frame.columns = names
+    missing = [c for c in expected if c not in names]
+    if missing:
+        unknown = [c for c in names if c not in expected]
+        hint = (f"; it has columns the model does not know: {unknown}. Rename or "
+                "add them." if unknown else ". Add them.")
+        raise CLIError(f"{path} lacks columns the model was trained on: "
+                       f"{missing}{hint}")
+    return frame[expected]
 
 
 def _load_onnx(path):
@@ -325,30 +352,32 @@ def _size(path):
     return os.path.getsize(path)
 
 
-def _load_model(path):
-    import skdeep
+def _read_metadata(path):
+    """A skdeep file's metadata, without loading its model (nor TensorFlow)."""
     from skdeep.deploy.persistence import read_metadata
     from skdeep.exceptions import IntegrityError
 
     if not os.path.exists(path):
         raise CLIError(f"model file not found: {path}")
     try:
-        metadata = read_metadata(path)
+        return read_metadata(path)
+    except IntegrityError as exc:
+        raise CLIError(str(exc)) from exc
+
+
+def _load_model(path):
+    import skdeep
+    from skdeep.exceptions import IntegrityError
+
+    metadata = _read_metadata(path)
+    try:
         return skdeep.load(path), metadata
     except IntegrityError as exc:
         raise CLIError(str(exc)) from exc
 
 
 def _cmd_info(args):
-    from skdeep.deploy.persistence import read_metadata
-    from skdeep.exceptions import IntegrityError
-
-    if not os.path.exists(args.model):
-        raise CLIError(f"model file not found: {args.model}")
-    try:
-        meta = read_metadata(args.model)
-    except IntegrityError as exc:
-        raise CLIError(str(exc)) from exc
+    meta = _read_metadata(args.model)
     extra = meta.get("extra", {})
     print(f"file:       {args.model}")
     print(f"type:       {meta.get('type')} ({meta.get('estimator')})")

@@ -31,3 +31,15 @@ def blobs():
     y = rng.randint(0, 3, size=150)
     X = centers[y] + rng.normal(scale=0.5, size=(150, 4))
     return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """One local Dask cluster (two worker processes on 127.0.0.1) per test
+    session, shared by tests/test_distributed.py and the Dask example:
+    starting one, and TensorFlow in its workers, takes tens of seconds."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None, silence_logs=50) as cluster:
+        yield cluster

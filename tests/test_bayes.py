@@ -3,7 +3,6 @@
 Real Optuna studies on tiny networks; nothing is mocked.
 """
 
-import os
 import pickle
 import subprocess
 import sys
@@ -293,28 +292,32 @@ def test_import_skdeep_loads_no_optuna_mlflow_or_tensorflow():
 
 
 # --------------------------------------------------------------------- CLI
-def _cli(*args, cwd):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "skdeep.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, env=env, timeout=600)
+# The command's main() in this process: starting the `skdeep` process itself
+# (and TensorFlow in it) is tested in tests/test_cli.py.
+def _cli(capsys, *args):
+    from skdeep.cli import main
+
+    status = main(list(args))
+    out = capsys.readouterr()
+    return status, out.out, out.err
 
 
 @pytest.mark.slow
-def test_cli_strategy_bayes(tmp_path):
+def test_cli_strategy_bayes(tmp_path, capsys):
     model = tmp_path / "model.skdeep"
-    result = _cli("tune", "--demo", "--strategy", "bayes", "--pruner", "median",
-                  "--n-iter", "2", "--cv", "2", "--epochs", "3", "--quiet",
-                  "--out", str(model), cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "bayes search" in result.stdout
-    assert "Pruned 0 of 2 candidates" in result.stdout  # 3 must complete first
-    assert "model__hidden_layer_sizes = (" in result.stdout  # a tuple, not "64-32"
-    info = _cli("info", str(model), cwd=tmp_path)
-    assert info.returncode == 0 and "CV score:" in info.stdout
+    status, out, err = _cli(
+        capsys, "tune", "--demo", "--strategy", "bayes", "--pruner", "median",
+        "--n-iter", "2", "--cv", "2", "--epochs", "3", "--quiet", "--out",
+        str(model))
+    assert status == 0, err
+    assert "bayes search" in out
+    assert "Pruned 0 of 2 candidates" in out  # 3 must complete first
+    assert "model__hidden_layer_sizes = (" in out  # a tuple, not "64-32"
+    status, out, _ = _cli(capsys, "info", str(model))
+    assert status == 0 and "CV score:" in out
 
 
-def test_cli_pruner_needs_bayes(tmp_path):
-    result = _cli("tune", "--demo", "--pruner", "median", cwd=tmp_path)
-    assert result.returncode == 1
-    assert "--pruner median needs --strategy bayes (got --strategy random)" in \
-        result.stderr
+def test_cli_pruner_needs_bayes(capsys):
+    status, _, err = _cli(capsys, "tune", "--demo", "--pruner", "median")
+    assert status == 1
+    assert "--pruner median needs --strategy bayes (got --strategy random)" in err

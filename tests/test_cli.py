@@ -1,5 +1,6 @@
 """The skdeep command, run as a user runs it: a real process, real files."""
 
+import io
 import os
 import subprocess
 import sys
@@ -62,17 +63,18 @@ def test_tune_predict_info_round_trip(csv_file, tmp_path):
     assert "[skdeep] 4/4 fits" in result.stderr
     assert model.exists()
 
+    # one predict (each starts TensorFlow): labels and probabilities; plain
+    # predict is checked by test_predict_proba_also_writes_the_label
     preds = tmp_path / "preds.csv"
-    result = skdeep("predict", str(model), str(csv_file), "--out", str(preds))
+    result = skdeep("predict", str(model), str(csv_file), "--proba",
+                    "--out", str(preds))
     assert result.returncode == 0, result.stderr
     truth = pd.read_csv(csv_file)["label"]
-    predicted = pd.read_csv(preds)["prediction"]
-    assert len(predicted) == len(truth) and (predicted == truth).mean() > 0.8
-
-    result = skdeep("predict", str(model), str(csv_file), "--proba")
-    proba = pd.read_csv(pd.io.common.StringIO(result.stdout))
-    assert list(proba.columns) == ["proba_big", "proba_small"]
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    out = pd.read_csv(preds)
+    assert list(out.columns) == ["prediction", "proba_big", "proba_small"]
+    assert len(out) == len(truth) and (out["prediction"] == truth).mean() > 0.8
+    np.testing.assert_allclose(out[["proba_big", "proba_small"]].sum(axis=1), 1.0,
+                               atol=1e-6)
 
     result = skdeep("info", str(model))
     assert result.returncode == 0
@@ -168,3 +170,72 @@ def test_tune_killed_and_rerun_with_store_saves_the_uninterrupted_model(
     np.testing.assert_allclose(
         sd.load(tmp_path / "runs" / "s.best.skdeep").predict_proba(X),
         expected.predict_proba(X), rtol=1e-6)
+
+def _error_lines(result):
+    # TensorFlow may print its own lines on stderr before skdeep's
+    return tuple(line for line in result.stderr.splitlines()
+                 if line.startswith("skdeep: error"))
+
+
+@pytest.fixture(scope="module")
+def saved_models(csv_file, tmp_path_factory):
+    """The same small fitted pipeline as model.skdeep and as model.onnx."""
+    import skdeep
+
+    frame = pd.read_csv(csv_file)
+    pipe = skdeep.make_tabular_pipeline(
+        skdeep.MLPClassifier((4,), epochs=2, random_state=0))
+    pipe.fit(frame.drop(columns=["label"]), frame["label"])
+    folder = tmp_path_factory.mktemp("models")
+    skdeep.save(pipe, folder / "model.skdeep", extra={"target": "label"})
+    skdeep.export_onnx(pipe, folder / "model.onnx")
+    return folder
+
+
+@pytest.mark.parametrize("name", ["model.skdeep", "model.onnx"])
+def test_predict_names_missing_and_unknown_columns(saved_models, csv_file,
+                                                   tmp_path, name):
+    # new data (no target) with a column dropped and another renamed: say
+    # which, and what to do
+    new = tmp_path / "new.csv"
+    pd.read_csv(csv_file).drop(columns=["label", "weight"]).rename(
+        columns={"size": "Size"}).to_csv(new, index=False)
+    result = skdeep("predict", str(saved_models / name), "new.csv", cwd=tmp_path)
+    assert result.returncode == 1
+    assert _error_lines(result) == (
+        "skdeep: error: new.csv lacks columns the model was trained on: "
+        "['size', 'weight']; it has columns the model does not know: ['Size']. "
+        "Rename or add them.",)
+
+    # only missing: nothing to rename
+    pd.read_csv(csv_file).drop(columns=["label", "colour"]).to_csv(new, index=False)
+    result = skdeep("predict", str(saved_models / name), "new.csv", cwd=tmp_path)
+    assert result.returncode == 1
+    assert _error_lines(result) == (
+        "skdeep: error: new.csv lacks columns the model was trained on: "
+        "['colour']. Add them.",)
+
+
+@pytest.mark.parametrize("name", ["model.skdeep", "model.onnx"])
+def test_predict_proba_also_writes_the_label(saved_models, csv_file, tmp_path,
+                                             name):
+    # columns in another order, plus one the model does not use: still fine
+    new = tmp_path / "new.csv"
+    frame = pd.read_csv(csv_file)
+    frame[["weight", "label", "colour", "size"]].assign(id=range(len(frame))) \
+        .to_csv(new, index=False)
+    model = str(saved_models / name)
+    result = skdeep("predict", model, str(new), "--proba")
+    assert result.returncode == 0, result.stderr
+    both = pd.read_csv(io.StringIO(result.stdout))
+    assert list(both.columns) == ["prediction", "proba_big", "proba_small"]
+    np.testing.assert_allclose(both[["proba_big", "proba_small"]].sum(axis=1), 1.0,
+                               atol=1e-5)
+    # the label is the one predict writes, and the most probable class
+    result = skdeep("predict", model, str(new))
+    assert result.returncode == 0, result.stderr
+    labels = pd.read_csv(io.StringIO(result.stdout))
+    assert list(labels.columns) == ["prediction"]
+    assert (both["prediction"] == labels["prediction"]).all()
+    likeliest = np.where(both["proba_big"] >= both["proba_small"], "big", "small")
+    assert (both["prediction"] == likeliest).all()

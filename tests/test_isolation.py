@@ -153,8 +153,12 @@ def test_batch_level_callbacks_see_every_batch(blobs):
 def test_sparse_input_is_densified_one_batch_at_a_time():
     rng = np.random.RandomState(0)
     n, d = 4000, 40000  # 640 MB as a dense float32 matrix
-    X = sp.random(n, d, density=2e-4, format="csr", random_state=rng,
-                  dtype=np.float32)
+    # 32,000 stored values at random coordinates (density 2e-4); sp.random
+    # drew among all 160 million positions (a minute and 3 GB)
+    nnz = int(n * d * 2e-4)
+    X = sp.csr_matrix((rng.uniform(size=nnz).astype(np.float32),
+                       (rng.randint(0, n, nnz), rng.randint(0, d, nnz))),
+                      shape=(n, d))
     y = (np.asarray(X[:, :200].sum(axis=1)).ravel() > 0).astype(int)
     clf = MLPClassifier((4,), epochs=1, batch_size=64, random_state=0)
     tracemalloc.start()
