@@ -229,3 +229,12 @@ def test_quality_on_a_real_table():
                           .predict(X.iloc[test])) for name, model in models.items()}
     assert errors["tabular"] < errors["mlp"], errors
     assert errors["tabular"] <= errors["hgb"] + 0.01, errors
+
+
+def test_warm_start_may_change_training_settings_not_the_network():
+    X, y = _mixed_frame()
+    clf = TabularClassifier(**_TINY, warm_start=True).fit(X, y)
+    clf.set_params(label_smoothing=0.0, learning_rate=1e-4).fit(X, y)
+    assert clf.n_iter_ == 2 * _TINY["epochs"]
+    with pytest.raises(ValueError, match="'n_ensemble' changed"):
+        clf.set_params(n_ensemble=2).fit(X, y)
