@@ -249,3 +249,12 @@ def test_weight_decay_leaves_biases_embeddings_and_scales_alone_but_decays_kerne
     assert "kernel" in decayed
     assert not decayed & {"bias", "embeddings", "scale", "frequencies", "phases", "r"}
     assert isinstance(opt, keras.optimizers.AdamW)
+
+
+def test_warm_start_may_change_training_settings_not_the_network():
+    X, y = _mixed_frame()
+    clf = TabularClassifier(**_TINY, warm_start=True).fit(X, y)
+    clf.set_params(label_smoothing=0.0, learning_rate=1e-4).fit(X, y)
+    assert clf.n_iter_ == 2 * _TINY["epochs"]
+    with pytest.raises(ValueError, match="'n_ensemble' changed"):
+        clf.set_params(n_ensemble=2).fit(X, y)

@@ -135,6 +135,10 @@ class _TabularMixin:
 
     def _architecture_params(self):
         params = super()._architecture_params()
+        # training settings (the target's smoothing, the optimizer's decay):
+        # a warm start may change them
+        params.pop("label_smoothing", None)
+        params.pop("weight_decay", None)
         encoder = self.__dict__.get("_encoder")
         if encoder is not None:  # the table's columns shape the network too
             params["_layout"] = encoder.layout_
