@@ -91,6 +91,9 @@ _TRAINING_DOC = """
         Equal to ``epochs``: the best epoch of the whole schedule is kept
         (the loss often improves late, as the learning rate decays).
     tol : float, default=0.0
+    early_stopping_metric : str, default="loss"
+        ``"loss"``, ``"score"`` (accuracy or R²) or a scikit-learn scorer
+        name: what the best epoch is selected on (see ``MLPClassifier``).
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, shuffling, dropout and the validation split.
     verbose : int, default=0
@@ -314,6 +317,7 @@ class TabularClassifier(_TabularMixin, BaseKerasClassifier):
         validation_fraction=0.2,
         patience=40,
         tol=0.0,
+        early_stopping_metric="loss",
         class_weight=None,
         random_state=None,
         verbose=0,
@@ -343,6 +347,7 @@ class TabularClassifier(_TabularMixin, BaseKerasClassifier):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.tol = tol
+        self.early_stopping_metric = early_stopping_metric
         self.class_weight = class_weight
         self.random_state = random_state
         self.verbose = verbose
@@ -466,6 +471,7 @@ class TabularRegressor(_TabularMixin, BaseKerasRegressor):
         validation_fraction=0.2,
         patience=40,
         tol=0.0,
+        early_stopping_metric="loss",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -493,6 +499,7 @@ class TabularRegressor(_TabularMixin, BaseKerasRegressor):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.tol = tol
+        self.early_stopping_metric = early_stopping_metric
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
