@@ -319,3 +319,33 @@ def test_score_early_stopping_stops_alike_on_both_paths(datasets, name,
             stop = epoch
             break
     assert stop == compiled.n_iter_
+
+
+@pytest.mark.parametrize("target", ["multiclass", "multilabel", "multioutput"])
+def test_score_in_the_compiled_loop_matches_predict_for_every_target(datasets,
+                                                                     target):
+    """Accuracy of multiclass and multilabel (every label right) targets and
+    R² averaged over outputs, with sample weights: the loop's in-graph score
+    is the score of ``predict``'s output, epoch by epoch."""
+    from skdeep import MLPClassifier
+
+    X, _ = datasets["tabular"]
+    targets = {"multiclass": np.digitize(X[:, 0], [-0.5, 0.5]),
+               "multilabel": (X[:, :2] > 0).astype(int),
+               "multioutput": X[:, :2] @ np.array([[1.0, 0.5], [-0.3, 2.0]]) + 3}
+    y = targets[target]
+    cls = MLPRegressor if target == "multioutput" else MLPClassifier
+    weights = np.linspace(0.5, 2.0, N)
+
+    def make(callbacks):
+        return cls((3,), **FAST, early_stopping=True, validation_fraction=0.25,
+                   early_stopping_metric="score", patience=3, tol=0.0, epochs=12,
+                   callbacks=callbacks)
+
+    fitted = {}
+    for path, callbacks in PATHS.items():
+        est = make(callbacks).fit(X, y, sample_weight=weights)
+        fitted[path] = (est, [], vars(est).get("_network_key") is not None)
+    assert fitted["compiled"][2]
+    _assert_same_training(fitted)
+    assert len(fitted["compiled"][0].history_["val_score"]) >= 2
