@@ -249,3 +249,16 @@ def test_weight_decay_leaves_biases_embeddings_and_scales_alone_but_decays_kerne
     assert "kernel" in decayed
     assert not decayed & {"bias", "embeddings", "scale", "frequencies", "phases", "r"}
     assert isinstance(opt, keras.optimizers.AdamW)
+
+
+@pytest.mark.parametrize("cls", [TabularClassifier, TabularRegressor])
+def test_early_stopping_on_the_score_scores_the_ensembles_predictions(cls):
+    # the score early stopping watches is the estimator's own score of its
+    # (ensemble-averaged) predictions: without a validation split, of the
+    # training rows after each epoch, so the last one is the fitted model's
+    X, y = _mixed_frame()
+    if cls is TabularRegressor:
+        y = X["size"].fillna(10).to_numpy()
+    est = cls(**_TINY, early_stopping=False, early_stopping_metric="score").fit(X, y)
+    assert len(est.history_["score"]) == est.n_iter_
+    assert_allclose(est.history_["score"][-1], est.score(X, y), rtol=1e-5)

@@ -90,6 +90,10 @@ def find_network(estimator):
     return estimator, ""
 
 
+def _already_valid(X, y="no_validation", *, reset):
+    return X
+
+
 def _check_early_stopping_metric(est):
     """Raise if ``early_stopping_metric`` is not one the estimator can watch."""
     from sklearn.metrics import get_scorer_names
@@ -376,9 +380,10 @@ class BaseKerasEstimator(BaseEstimator):
 
         With ``early_stopping=True``, ``validation_fraction`` of the rows are
         held out (stratified for classifiers) and training stops when their
-        loss has not improved by ``tol`` for ``patience`` epochs, keeping the
-        best weights. With ``warm_start=True`` and a fitted network, training
-        continues from its weights: changed training parameters (optimizer,
+        loss (or score: ``early_stopping_metric``) has not improved by
+        ``tol`` for ``patience`` epochs, keeping the best weights. With
+        ``warm_start=True`` and a fitted network, training continues from
+        its weights: changed training parameters (optimizer,
         learning rate, schedule, batch size, epochs, ...) take effect with a
         new optimizer, a changed architecture raises, and ``history_`` and
         ``n_iter_`` go on from where they were.
@@ -504,6 +509,7 @@ class BaseKerasEstimator(BaseEstimator):
         kwargs = {} if sw is None else {"sample_weight": sw}
         view = copy.copy(self)  # this estimator, predicting with the network
         view._network_key = None
+        view._validate_X = _already_valid  # rows of fit: validated, encoded
 
         def score(model):
             view.model_ = model

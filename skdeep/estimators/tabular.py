@@ -200,6 +200,11 @@ class _TabularMixin:
         return spec
 
     # ------------------------------------------------------------ prediction
+    def _graph_score(self):
+        # predictions average the ensemble's members: the compiled loop's
+        # score of plain outputs does not apply; scored from predict instead
+        return None
+
     def _members_raw(self, X):
         """The members' raw outputs, shape (n, n_ensemble, units)."""
         raw = self._predict_raw(X)
