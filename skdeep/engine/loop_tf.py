@@ -80,7 +80,8 @@ def _nbytes(variables):
 # while loops) it runs. An op missing here only costs speed: see _runs_inline.
 INLINE_OPS = frozenset({
     "Abs", "AddN", "AddV2", "AssignAddVariableOp", "AssignSubVariableOp",
-    "AssignVariableOp", "BiasAdd", "BiasAddGrad", "BroadcastGradientArgs",
+    "AssignVariableOp", "BiasAdd", "BiasAddGrad", "Bitcast", "BitwiseAnd",
+    "BroadcastGradientArgs",
     "BroadcastTo", "Cast", "ConcatOffset", "ConcatV2", "Const", "Conv2D",
     "Conv2DBackpropFilter", "Conv2DBackpropInput", "Cos", "DynamicStitch", "Elu",
     "EluGrad", "EmptyTensorList", "EnsureShape", "Equal", "Erfc", "Exp",
