@@ -13,6 +13,12 @@ installed), with n_jobs=1 and n_jobs=2. It also measures the per-epoch cost
 validation split, in one warm process per library.
 
     python benchmarks/bench_workflow.py [--repeats 3] [--quick]
+
+``--early-stopping-metric loss score`` runs skdeep's workflow once per rule
+(``early_stopping_metric``; any scikit-learn scorer name works too) and
+prints their CV scores, wall times and the refitted network's epochs side by
+side; ``--workflow-only`` skips the per-epoch part, ``--no-jax`` the JAX
+backend.
 """
 
 import argparse
@@ -26,7 +32,7 @@ import time
 WORKFLOW = r"""
 import sys, time, json
 t0 = time.perf_counter()
-lib, n_jobs = sys.argv[1], int(sys.argv[2])
+lib, n_jobs, metric = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
@@ -43,7 +49,8 @@ if lib == "sklearn":
 else:
     from skdeep import MLPClassifier
     net = MLPClassifier(batch_size=32, epochs=200, early_stopping=True,
-                        validation_fraction=0.1, patience=10, random_state=0)
+                        validation_fraction=0.1, patience=10, random_state=0,
+                        early_stopping_metric=metric)
     grid = {"mlp__hidden_layer_sizes": [(32,), (64,), (64, 32)],
             "mlp__learning_rate": [1e-3, 3e-3]}
 pipe = Pipeline([("scale", StandardScaler()), ("mlp", net)])
@@ -51,6 +58,7 @@ cv = StratifiedKFold(5, shuffle=True, random_state=0)
 search = GridSearchCV(pipe, grid, cv=cv, n_jobs=n_jobs).fit(X, y)
 search.predict(X[:10])
 print(json.dumps({"score": float(search.best_score_),
+                  "epochs": int(search.best_estimator_[-1].n_iter_),
                   "seconds_in_process": time.perf_counter() - t0}))
 """
 
@@ -98,10 +106,12 @@ def _run(code, args, env_extra=None):
     return wall, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _libraries():
+def _libraries(with_jax=True):
     libs = [("scikit-learn", "sklearn", {}), ("skdeep-tf", "skdeep",
                                               {"KERAS_BACKEND": "tensorflow"})]
     try:
+        if not with_jax:
+            raise ImportError
         import jax  # noqa: F401
 
         libs.append(("skdeep-jax", "skdeep", {"KERAS_BACKEND": "jax"}))
@@ -114,9 +124,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="n_jobs=1 only, once")
+    parser.add_argument("--early-stopping-metric", nargs="+", default=["loss"],
+                        metavar="METRIC", help="skdeep's early_stopping_metric "
+                        "(several: compared side by side, n_jobs=1)")
+    parser.add_argument("--workflow-only", action="store_true",
+                        help="skip the per-epoch measurement")
+    parser.add_argument("--no-jax", action="store_true", help="skip skdeep-jax")
     args = parser.parse_args()
     repeats = 1 if args.quick else args.repeats
-    libs = _libraries()
+    libs = _libraries(with_jax=not args.no_jax)
+    if len(args.early_stopping_metric) > 1:
+        _compare_metrics(libs, args.early_stopping_metric, repeats)
+        return
+    metric = args.early_stopping_metric[0]
+    if args.workflow_only:
+        _workflow(libs, metric, repeats, (1,) if args.quick else (1, 2))
+        return
 
     print("per-epoch time, 569 x 30, hidden (64,), batch 32 (warm process, best of 3)")
     epoch = {}
@@ -129,13 +152,33 @@ def main():
               f"without {1000 * result['without_validation']:6.2f} ms "
               f"({result['without_validation'] / base['without_validation']:.2f}x)")
 
+    _workflow(libs, metric, repeats, (1,) if args.quick else (1, 2))
+
+
+def _compare_metrics(libs, metrics, repeats):
+    """skdeep's workflow (n_jobs=1) once per early-stopping rule."""
+    print("workflow: GridSearchCV 6 candidates x 5 folds + refit + predict, "
+          f"n_jobs=1, whole process, median of {repeats} (all runs listed)")
+    for name, lib, env in libs:
+        metric_names = ["-"] if lib == "sklearn" else metrics
+        for metric in metric_names:
+            runs = [_run(WORKFLOW, [lib, 1, metric], env) for _ in range(repeats)]
+            walls = [r[0] for r in runs]
+            scores = [r[1]["score"] for r in runs]
+            print(f"  {name:14s} {metric:10s} CV {statistics.median(scores):.4f}  "
+                  f"{statistics.median(walls):6.1f} s  refit epochs "
+                  f"{runs[0][1]['epochs']:3d}   runs: "
+                  + ", ".join(f"{w:.1f} s" for w in walls))
+
+
+def _workflow(libs, metric, repeats, jobs):
     print("\nworkflow: GridSearchCV 6 candidates x 5 folds + refit + predict, "
           f"whole process, median of {repeats}")
-    jobs = (1,) if args.quick else (1, 2)
     results = {}
     for n_jobs in jobs:
         for name, lib, env in libs:
-            runs = [_run(WORKFLOW, [lib, n_jobs], env) for _ in range(repeats)]
+            runs = [_run(WORKFLOW, [lib, n_jobs, metric], env)
+                    for _ in range(repeats)]
             wall = statistics.median(r[0] for r in runs)
             results[name, n_jobs] = (wall, runs[0][1]["score"])
     for n_jobs in jobs:

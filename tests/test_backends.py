@@ -69,3 +69,45 @@ def test_estimators_on_the_jax_backend():
                             text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "jax ok" in result.stdout
+
+
+_SCORE_SCRIPT = textwrap.dedent("""
+    import numpy as np
+    import keras
+    assert keras.backend.backend() == "jax", keras.backend.backend()
+    from skdeep import MLPClassifier, MLPRegressor
+
+    class NoOp(keras.callbacks.Callback):
+        pass
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 4)).astype(np.float32)
+    targets = {MLPClassifier: (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int),
+               MLPRegressor: X @ np.array([0.5, -0.2, 0.1, 0.3]) + 0.1}
+    for cls, y in targets.items():
+        for early_stopping in (True, False):
+            fits = [cls((3,), batch_size=40, learning_rate=0.05, random_state=0,
+                        early_stopping=early_stopping, validation_fraction=0.25,
+                        early_stopping_metric="score", patience=2, tol=0.01,
+                        epochs=30, callbacks=callbacks).fit(X, y)
+                    for callbacks in (None, [NoOp()])]
+            assert fits[0].__dict__.get("_network_key") is not None  # compiled
+            assert fits[0].n_iter_ == fits[1].n_iter_
+            assert set(fits[0].history_) == set(fits[1].history_)
+            for key, values in fits[1].history_.items():
+                np.testing.assert_allclose(fits[0].history_[key], values,
+                                           rtol=1e-5, atol=1e-6, err_msg=key)
+    print("jax score ok")
+""")
+
+
+@pytest.mark.slow
+def test_score_early_stopping_alike_on_both_paths_on_jax():
+    """The JAX loop's in-graph accuracy and R² stop where keras.Model.fit does."""
+    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3",
+           "OMP_NUM_THREADS": "1"}
+    env.pop("XLA_FLAGS", None)
+    result = subprocess.run([sys.executable, "-c", _SCORE_SCRIPT],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "jax score ok" in result.stdout

@@ -252,3 +252,91 @@ def test_a_continued_fit_takes_the_same_kind_of_data_at_another_width(blobs):
                        r"this MLPRegressor was fitted on y of dtype float64"):
         reg.partial_fit(X, X[:, 0].astype(str))
     assert reg.n_iter_ == 2
+
+
+# ------------------------------------------------ early_stopping_metric
+def test_early_stopping_metric_defaults_to_the_loss(blobs):
+    import inspect
+
+    import skdeep
+
+    for name in ("MLPClassifier", "MLPRegressor", "CNNClassifier",
+                 "TransferClassifier", "SequenceClassifier", "SequenceRegressor",
+                 "TextClassifier", "TabularClassifier", "TabularRegressor",
+                 "AutoencoderTransformer"):
+        signature = inspect.signature(getattr(skdeep, name))
+        assert signature.parameters["early_stopping_metric"].default == "loss", name
+    X, y = blobs
+    clf = MLPClassifier(**{**FAST, "epochs": 2}).fit(X, y)
+    assert set(clf.history_) == {"loss", "val_loss"}
+
+
+def test_early_stopping_metric_rejects_unknown_names(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match=r"must be 'loss' .*'score' .*"
+                       r"'f1_macro'.*'roc_auc'.*Got 'acuracy' instead"):
+        MLPClassifier(early_stopping_metric="acuracy").fit(X, y)
+    with pytest.raises(ValueError, match=r"early_stopping_metric.*Got 3 instead"):
+        MLPClassifier(early_stopping_metric=3).fit(X, y)
+    from skdeep import AutoencoderTransformer
+
+    with pytest.raises(ValueError, match=r"must be 'loss': a AutoencoderTransformer "
+                       r"has no predictions to score\. Got 'score' instead"):
+        AutoencoderTransformer(2, early_stopping_metric="score").fit(X)
+
+
+def test_early_stopping_on_the_score_stops_earlier_than_on_the_loss(cancer):
+    # scikit-learn's MLP rule: accuracy on the held-out rows stops improving
+    # long before their loss does (here 11 epochs against 88)
+    X, y = cancer
+    params = dict(hidden_layer_sizes=(16,), epochs=200, patience=5, random_state=0)
+    on_loss = MLPClassifier(**params).fit(X, y)
+    on_score = MLPClassifier(early_stopping_metric="score", **params).fit(X, y)
+    assert on_score.n_iter_ < on_loss.n_iter_ / 2
+    scores = on_score.history_["val_score"]
+    assert len(scores) == on_score.n_iter_
+    # the weights of the best-scoring epoch are kept: the last patience
+    # epochs did not beat it by more than tol
+    assert max(scores[-5:]) <= max(scores[:-5]) + on_score.tol
+    assert on_score.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize("cls, metric", [(MLPClassifier, "roc_auc"),
+                                         (MLPRegressor, "neg_mean_absolute_error")])
+def test_early_stopping_on_a_scorer_name(cancer, cls, metric):
+    # without a validation split the score is of the training rows after each
+    # epoch, as the loss is: the last one is the fitted network's
+    from sklearn.metrics import get_scorer
+
+    X, y = cancer
+    est = cls((8,), epochs=6, early_stopping=False, early_stopping_metric=metric,
+              patience=2, tol=0.0, random_state=0).fit(X, y)
+    assert len(est.history_["score"]) == est.n_iter_
+    np.testing.assert_allclose(est.history_["score"][-1],
+                               get_scorer(metric)(est, X, y), rtol=1e-5)
+
+
+def test_early_stopping_metric_with_warm_start_and_partial_fit(blobs):
+    X, y = blobs
+    clf = MLPClassifier(**{**FAST, "epochs": 3}).fit(X, y)
+    clf.set_params(warm_start=True, early_stopping_metric="f1_macro").fit(X, y)
+    assert len(clf.history_["val_score"]) == clf.n_iter_ - 3  # the second fit's
+    clf = MLPClassifier(**{**FAST, "early_stopping": False},
+                        early_stopping_metric="score")
+    for _ in range(2):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert len(clf.history_["score"]) == clf.n_iter_ == 2
+    np.testing.assert_allclose(clf.history_["score"][-1], clf.score(X, y))
+
+
+def test_early_stopping_metric_is_searchable(blobs):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = blobs
+    search = GridSearchCV(MLPClassifier(**{**FAST, "epochs": 2}),
+                          {"early_stopping_metric": ["loss", "score", "f1_macro"]},
+                          cv=2).fit(X, y)
+    assert list(search.cv_results_["param_early_stopping_metric"]) == [
+        "loss", "score", "f1_macro"]
+    assert "val_score" in search.best_estimator_.history_ or (
+        search.best_params_["early_stopping_metric"] == "loss")

@@ -285,3 +285,67 @@ def test_generic_wrappers_train_alike_on_both_paths(datasets, name, scenario):
     fitted = _both_paths(make, X, y, how, np.unique(y) if classifier else None)
     assert fitted["compiled"][2]
     _assert_same_training(fitted)
+
+
+@pytest.mark.parametrize("early_stopping", [True, False])
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_score_early_stopping_stops_alike_on_both_paths(datasets, name,
+                                                        early_stopping):
+    """``early_stopping_metric="score"`` (accuracy, R²): the compiled loop
+    computes the score in its graph, keras.Model.fit scores ``predict``'s
+    output after each epoch; both stop at the same epoch with the same
+    history, ``val_score`` on the held-out rows or ``score`` on the training
+    rows."""
+    estimator, (X, y) = _ready_made(name, datasets)
+    params = dict(early_stopping=early_stopping, validation_fraction=0.25,
+                  early_stopping_metric="score", patience=2, tol=0.01, epochs=40)
+
+    def make(callbacks):
+        return type(estimator)(
+            **{**estimator.get_params(), **FAST, **params, "callbacks": callbacks})
+
+    fitted = _both_paths(make, X, y, "fit")
+    assert fitted["compiled"][2]  # the score ran in the compiled loop
+    _assert_same_training(fitted)
+    compiled = fitted["compiled"][0]
+    scores = compiled.history_["val_score" if early_stopping else "score"]
+    assert len(scores) == compiled.n_iter_ < 40  # it stopped on the score
+    # the rule on the recorded scores: an improvement is an increase by more
+    # than tol; stop after patience=2 epochs without one
+    best, wait, stop = -np.inf, 0, None
+    for epoch, score in enumerate(scores, 1):
+        best, wait = (score, 0) if score - 0.01 > best else (best, wait + 1)
+        if wait >= 2:
+            stop = epoch
+            break
+    assert stop == compiled.n_iter_
+
+
+@pytest.mark.parametrize("target", ["multiclass", "multilabel", "multioutput"])
+def test_score_in_the_compiled_loop_matches_predict_for_every_target(datasets,
+                                                                     target):
+    """Accuracy of multiclass and multilabel (every label right) targets and
+    R² averaged over outputs, with sample weights: the loop's in-graph score
+    is the score of ``predict``'s output, epoch by epoch."""
+    from skdeep import MLPClassifier
+
+    X, _ = datasets["tabular"]
+    targets = {"multiclass": np.digitize(X[:, 0], [-0.5, 0.5]),
+               "multilabel": (X[:, :2] > 0).astype(int),
+               "multioutput": X[:, :2] @ np.array([[1.0, 0.5], [-0.3, 2.0]]) + 3}
+    y = targets[target]
+    cls = MLPRegressor if target == "multioutput" else MLPClassifier
+    weights = np.linspace(0.5, 2.0, N)
+
+    def make(callbacks):
+        return cls((3,), **FAST, early_stopping=True, validation_fraction=0.25,
+                   early_stopping_metric="score", patience=3, tol=0.0, epochs=12,
+                   callbacks=callbacks)
+
+    fitted = {}
+    for path, callbacks in PATHS.items():
+        est = make(callbacks).fit(X, y, sample_weight=weights)
+        fitted[path] = (est, [], vars(est).get("_network_key") is not None)
+    assert fitted["compiled"][2]
+    _assert_same_training(fitted)
+    assert len(fitted["compiled"][0].history_["val_score"]) >= 2

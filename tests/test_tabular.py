@@ -258,3 +258,16 @@ def test_warm_start_may_change_training_settings_not_the_network():
     assert clf.n_iter_ == 2 * _TINY["epochs"]
     with pytest.raises(ValueError, match="'n_ensemble' changed"):
         clf.set_params(n_ensemble=2).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", [TabularClassifier, TabularRegressor])
+def test_early_stopping_on_the_score_scores_the_ensembles_predictions(cls):
+    # the score early stopping watches is the estimator's own score of its
+    # (ensemble-averaged) predictions: without a validation split, of the
+    # training rows after each epoch, so the last one is the fitted model's
+    X, y = _mixed_frame()
+    if cls is TabularRegressor:
+        y = X["size"].fillna(10).to_numpy()
+    est = cls(**_TINY, early_stopping=False, early_stopping_metric="score").fit(X, y)
+    assert len(est.history_["score"]) == est.n_iter_
+    assert_allclose(est.history_["score"][-1], est.score(X, y), rtol=1e-5)

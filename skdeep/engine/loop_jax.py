@@ -79,7 +79,7 @@ class JaxTrainer:
         regularization = jnp.float32(0.0) + sum(
             jnp.asarray(v, jnp.float32) for v in losses)
         return loss + regularization, (other, jnp.sum(per_sample * wb),
-                                       regularization)
+                                       regularization, pred)
 
     def _scheduled_lr(self, lr0, decay, iteration, steps_per_epoch, schedule_epochs):
         import jax.numpy as jnp
@@ -122,7 +122,7 @@ class JaxTrainer:
                 mask = (lax.dynamic_slice(positions, (i * bs,), (bs,)) < n)
                 wb = sw[index] * mask
                 n_real = jnp.sum(mask).astype(jnp.float32)
-                (loss, (other, _, _)), grads = grad(
+                (loss, (other, _, _, _)), grads = grad(
                     trainable, other, X[index], y[index], wb, n_real, True)
                 if spec.schedule in ("exponential", "step", "cosine"):
                     opt_vars = list(opt_vars)
@@ -137,11 +137,18 @@ class JaxTrainer:
                 0, steps, step, (trainable, other, opt_vars, jnp.float32(0.0)))
             return trainable, other, opt_vars, total / n
 
-        def validation_loss(trainable, other):
+        def evaluate(trainable, other, Xv, yv, swv, nv):
+            """The loss of rows and, with a score in the spec, their score."""
+            from skdeep.engine.scores import score_sums, score_value
+
             mask = (jnp.arange(Xv.shape[0]) < nv).astype(jnp.float32)
-            _, (_, total, regularization) = self._loss_and_state(
+            _, (_, total, regularization, pred) = self._loss_and_state(
                 trainable, other, Xv, yv, swv * mask, jnp.float32(1.0), False)
-            return total / jnp.maximum(nv, 1) + regularization
+            score = jnp.float32(0.0)
+            if spec.score:
+                score = score_value(spec.score, score_sums(
+                    spec.score, yv, pred, swv * mask, spec.from_logits))
+            return total / jnp.maximum(nv, 1) + regularization, score
 
         def cond(state):
             return (state["epoch"] < epochs) & ~state["stop"]
@@ -150,17 +157,23 @@ class JaxTrainer:
             epoch = state["epoch"]
             trainable, other, opt_vars, train_loss = run_epoch(
                 epoch, state["trainable"], state["other"], state["opt_vars"])
-            current = (validation_loss(trainable, other) if spec.validation
-                       else train_loss)
+            current, score = train_loss, jnp.float32(0.0)
+            if spec.validation:
+                current, score = evaluate(trainable, other, Xv, yv, swv, nv)
+            elif spec.score:  # the score of the training rows, after the epoch
+                score = evaluate(trainable, other, X, y, sw, n)[1]
+            # the quantity early stopping watches, lower is better
+            monitored = -score if spec.score else current
             if spec.verbose and spec.validation:
                 jax.debug.print("Epoch {e} - loss: {l} - val_loss: {v}", e=epoch + 1,
                                 l=train_loss, v=current)
             elif spec.verbose:
                 jax.debug.print("Epoch {e} - loss: {l}", e=epoch + 1, l=train_loss)
             wait = state["wait"] + 1
-            # EarlyStopping(min_delta=tol): lower than the best by more than tol
-            improved = (epoch == 0) | (current + tol < state["best"])
-            best = jnp.where(improved, current, state["best"])
+            # EarlyStopping(min_delta=tol): lower (a score higher) than the
+            # best by more than tol
+            improved = (epoch == 0) | (monitored + tol < state["best"])
+            best = jnp.where(improved, monitored, state["best"])
             wait = jnp.where(improved, 0, wait)
             stop = ~improved & (wait >= patience)
             saved = state["saved"]
@@ -192,6 +205,7 @@ class JaxTrainer:
                     "saved": saved, "p_best": p_best, "p_wait": p_wait,
                     "losses": state["losses"].at[epoch].set(train_loss),
                     "val_losses": state["val_losses"].at[epoch].set(current),
+                    "scores": state["scores"].at[epoch].set(score),
                     "rates": state["rates"].at[epoch].set(
                         jnp.asarray(rate, jnp.float32))}
 
@@ -203,6 +217,7 @@ class JaxTrainer:
                  "p_best": inf, "p_wait": jnp.int32(0),
                  "losses": jnp.zeros(max_epochs, jnp.float32),
                  "val_losses": jnp.zeros(max_epochs, jnp.float32),
+                 "scores": jnp.zeros(max_epochs, jnp.float32),
                  "rates": jnp.zeros(max_epochs, jnp.float32)}
         state = lax.while_loop(cond, body, state)
         trainable, other = state["trainable"], state["other"]
@@ -211,7 +226,8 @@ class JaxTrainer:
             other = [saved if keep else now for saved, now, keep in zip(
                 state["saved"][1], other, self._restore, strict=True)]
         return (trainable, other, state["opt_vars"], state["epoch"],
-                state["losses"], state["val_losses"], state["rates"])
+                state["losses"], state["val_losses"], state["rates"],
+                state["scores"])
 
     # -- Python side
     def run(self, model, data, validation, args):
@@ -236,7 +252,7 @@ class JaxTrainer:
             np.float32(args["tol"]), np.float32(args["learning_rate"]),
             np.float32(args["lr_decay"]), np.int32(args["schedule_epochs"]),
             history_size=_bucket(int(args["epochs"]), minimum=8))
-        trainable, other, opt_vars, epochs, losses, val_losses, rates = out
+        trainable, other, opt_vars, epochs, losses, val_losses, rates, scores = out
         for variable, value in zip(model.trainable_variables, trainable, strict=True):
             variable.assign(value)
         for variable, value in zip(model.non_trainable_variables, other, strict=True):
@@ -248,6 +264,9 @@ class JaxTrainer:
         if self.spec.validation:
             history["val_loss"] = [float(v) for v in np.asarray(val_losses)[:epochs]]
         history["learning_rate"] = [float(v) for v in np.asarray(rates)[:epochs]]
+        if self.spec.score:
+            name = "val_score" if self.spec.validation else "score"
+            history[name] = [float(v) for v in np.asarray(scores)[:epochs]]
         return history
 
 

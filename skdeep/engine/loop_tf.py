@@ -46,6 +46,10 @@ class LoopSpec:
     restore_best: bool  # restore the weights of the best epoch at the end
     schedule: str  # "constant", "exponential", "step", "cosine", "plateau"
     verbose: bool  # print one line per epoch
+    # early stopping on a score of skdeep.engine.scores (None: on the loss),
+    # of the validation rows (else the training rows), greater is better
+    score: str | None = None
+    from_logits: bool = False  # the network outputs logits (for the score)
 
 
 def _per_sample_loss(loss):
@@ -76,7 +80,8 @@ def _nbytes(variables):
 # while loops) it runs. An op missing here only costs speed: see _runs_inline.
 INLINE_OPS = frozenset({
     "Abs", "AddN", "AddV2", "AssignAddVariableOp", "AssignSubVariableOp",
-    "AssignVariableOp", "BiasAdd", "BiasAddGrad", "BroadcastGradientArgs",
+    "AssignVariableOp", "BiasAdd", "BiasAddGrad", "Bitcast", "BitwiseAnd",
+    "BroadcastGradientArgs",
     "BroadcastTo", "Cast", "ConcatOffset", "ConcatV2", "Const", "Conv2D",
     "Conv2DBackpropFilter", "Conv2DBackpropInput", "Cos", "DynamicStitch", "Elu",
     "EluGrad", "EmptyTensorList", "EnsureShape", "Equal", "Erfc", "Exp",
@@ -208,7 +213,7 @@ class _TFTrainer:
         pred = self.model(xb, training=training)
         per_sample = tf.cast(self._loss(yb, pred), tf.float32)
         loss = tf.reduce_sum(per_sample * wb) / tf.cast(tf.shape(wb)[0], tf.float32)
-        return loss, tf.reduce_sum(per_sample * wb)
+        return loss, tf.reduce_sum(per_sample * wb), pred
 
     def _regularization(self):
         import tensorflow as tf
@@ -216,15 +221,28 @@ class _TFTrainer:
         losses = self.model.losses
         return tf.add_n([tf.cast(v, tf.float32) for v in losses]) if losses else 0.0
 
-    def _validation_loss(self, Xv, yv, swv):
+    def _evaluate(self, Xv, yv, swv):
+        """The loss of rows (chunk by chunk, as in inference) and, with a
+        score in the spec, their score."""
         import tensorflow as tf
 
+        from skdeep.engine.scores import score_sums, score_value
+
+        kind = self.spec.score
         nv = tf.shape(Xv)[0]
         total = tf.constant(0.0)
+        sums = (tf.zeros_like(score_sums(kind, yv[:0], self.model(Xv[:0]), swv[:0],
+                                         self.spec.from_logits))
+                if kind else tf.constant(0.0))
         for j in tf.range((nv + _VAL_CHUNK - 1) // _VAL_CHUNK):
             part = slice(j * _VAL_CHUNK, tf.minimum((j + 1) * _VAL_CHUNK, nv))
-            total += self._batch_loss(Xv[part], yv[part], swv[part], False)[1]
-        return total / tf.cast(tf.maximum(nv, 1), tf.float32) + self._regularization()
+            _, loss, pred = self._batch_loss(Xv[part], yv[part], swv[part], False)
+            total += loss
+            if kind:
+                sums += score_sums(kind, yv[part], pred, swv[part],
+                                   self.spec.from_logits)
+        loss = total / tf.cast(tf.maximum(nv, 1), tf.float32) + self._regularization()
+        return loss, (score_value(kind, sums) if kind else tf.constant(0.0))
 
     def _scheduled_lr(self, lr0, decay, steps_per_epoch, schedule_epochs):
         """Keras's ExponentialDecay / staircase decay / CosineDecay, in-graph."""
@@ -253,13 +271,15 @@ class _TFTrainer:
                                 element_shape=())
         val_losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True,
                                 element_shape=())
+        scores = tf.TensorArray(tf.float32, size=0, dynamic_size=True,
+                                element_shape=())
         rates = tf.TensorArray(tf.float32, size=0, dynamic_size=True,
                                element_shape=())
         inf = tf.constant(np.inf, tf.float32)
         best, wait, stop = inf, tf.constant(0), tf.constant(False)
         plateau_best, plateau_wait = inf, tf.constant(0)
         plateau_patience = tf.maximum(1, patience // 2)
-        epoch = tf.constant(0)
+        epoch, score = tf.constant(0), tf.constant(0.0)
         while tf.logical_and(epoch < epochs, tf.logical_not(stop)):
             perm = tf.random.experimental.stateless_shuffle(
                 tf.range(n), seed=tf.stack([seed, epoch_offset + tf.cast(epoch,
@@ -280,17 +300,25 @@ class _TFTrainer:
             losses = losses.write(epoch, train_loss)
             current = train_loss
             if spec.validation:
-                current = self._validation_loss(Xv, yv, swv)
+                current, score = self._evaluate(Xv, yv, swv)
                 val_losses = val_losses.write(epoch, current)
+            elif spec.score:  # the score of the training rows, after the epoch
+                score = self._evaluate(X, y, sw)[1]
+            # the quantity early stopping watches, lower is better
+            monitored = current
+            if spec.score:
+                scores = scores.write(epoch, score)
+                monitored = -score
             if spec.verbose:
                 tf.print("Epoch", epoch + 1, "- loss:", train_loss,
-                         *(("- val_loss:", current) if spec.validation else ()))
+                         *(("- val_loss:", current) if spec.validation else ()),
+                         *(("- score:", score) if spec.score else ()))
             # EarlyStopping(min_delta=tol): an improvement is a loss lower
-            # than the best by more than tol; wait counts epochs without one.
-            # Written without tf.cond, which the single-threaded executor
-            # cannot run (see _runs_inline).
-            improved = tf.logical_or(epoch == 0, current + tol < best)
-            best = tf.where(improved, current, best)
+            # (a score higher) than the best by more than tol; wait counts
+            # epochs without one. Written without tf.cond, which the
+            # single-threaded executor cannot run (see _runs_inline).
+            improved = tf.logical_or(epoch == 0, monitored + tol < best)
+            best = tf.where(improved, monitored, best)
             wait = tf.where(improved, 0, wait + 1)
             stop = tf.logical_and(tf.logical_not(improved), wait >= patience)
             if spec.restore_best:
@@ -314,7 +342,7 @@ class _TFTrainer:
         if spec.restore_best:
             for weight, saved in zip(model.weights, self._best, strict=True):
                 weight.assign(saved)
-        return losses.stack(), val_losses.stack(), rates.stack()
+        return losses.stack(), val_losses.stack(), rates.stack(), scores.stack()
 
     # -- Python side
     def run(self, model, data, validation, args):
@@ -327,7 +355,7 @@ class _TFTrainer:
         if self._inline is None:
             self._inline = _runs_inline(self._fn)
         with _single_threaded(self._inline):
-            losses, val_losses, rates = self._fn(
+            losses, val_losses, rates, scores = self._fn(
                 X, y, sw, Xv, yv, swv, np.int64(args["seed"]),
                 np.int64(args["epoch_offset"]), np.int32(args["epochs"]),
                 np.int32(args["batch_size"]), np.int32(args["patience"]),
@@ -339,6 +367,9 @@ class _TFTrainer:
         if self.spec.validation:
             history["val_loss"] = [float(v) for v in val_losses.numpy()]
         history["learning_rate"] = [float(v) for v in rates.numpy()]
+        if self.spec.score:
+            name = "val_score" if self.spec.validation else "score"
+            history[name] = [float(v) for v in scores.numpy()]
         return history
 
 

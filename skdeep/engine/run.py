@@ -15,7 +15,9 @@ The two paths have the same semantics, checked case by case in
 - an epoch improves on the best so far when the monitored loss (validation
   loss with validation rows, else training loss) is lower by more than
   ``tol`` (Keras's ``EarlyStopping(min_delta=tol)``, scikit-learn's ``tol``);
-  training stops after ``patience`` epochs without an improvement;
+  training stops after ``patience`` epochs without an improvement; with a
+  ``score`` in the spec, the score (on the same rows) must be higher by more
+  than ``tol`` instead (the plateau rule still watches the loss);
 - the ``"plateau"`` schedule multiplies the rate by ``lr_decay`` after
   ``max(1, patience // 2)`` epochs without an improvement of ``tol``
   (``ReduceLROnPlateau(min_delta=tol, cooldown=0)``);
@@ -40,6 +42,7 @@ from sklearn.utils import check_random_state
 
 from skdeep.engine import keras_fit, training
 from skdeep.engine.cache import train as train_compiled
+from skdeep.engine.keras_objects import from_logits
 from skdeep.engine.keys import _loss_key, _optimizer_key
 from skdeep.engine.loop_tf import LoopSpec
 
@@ -86,7 +89,14 @@ class TrainingSpec:
     ``keras.Model.compile`` arguments skdeep compiled the network with, or
     None when the user compiled it (then the engine leaves the compile
     alone). ``optimizer`` is how skdeep builds the optimizer (None: it is in
-    ``compile_kwargs``, or the user's).
+    ``compile_kwargs``, or the user's). ``score`` (``model -> float``,
+    greater is better) replaces the loss as the quantity early stopping
+    watches, computed on the validation rows (else the training rows) and
+    recorded as ``val_score`` (else ``score``); the plateau rule still
+    watches the loss. ``score_in_graph`` names the same score among
+    ``skdeep.engine.scores.GRAPH_SCORES`` when the compiled loop can compute
+    it from the network's outputs and the loss's target (else None: a fit
+    with a ``score`` runs on ``keras.Model.fit``).
     """
 
     epochs: int
@@ -108,6 +118,8 @@ class TrainingSpec:
     make_template: Callable | None = None
     compile_kwargs: dict | None = None
     optimizer: OptimizerSpec | None = None
+    score: Callable | None = None
+    score_in_graph: str | None = None
 
 
 # ----------------------------------------------------------------- policies
@@ -153,8 +165,9 @@ def uses_compiled_loop(spec, data, validation=None):
     The backend is TensorFlow or JAX; skdeep compiled the network (from
     Keras's own layers, named by ``spec.network_key``) with nothing but an
     optimizer and a loss (no metrics, no eager mode, no compile options); no
-    callbacks; no weight-decay exclusions; shuffled batches and no
-    ``keras.Model.fit`` options; X and y
+    callbacks; early stopping on the loss or on a score the loop computes in
+    its graph (``spec.score_in_graph``: accuracy, R²); no weight-decay
+    exclusions; shuffled batches and no ``keras.Model.fit`` options; X and y
     (and the validation rows) are dense NumPy arrays. The optimizer and loss
     must also be ones the loop can run (Keras's own, a float rate): see
     :func:`fit`.
@@ -165,6 +178,8 @@ def uses_compiled_loop(spec, data, validation=None):
         return False
     if spec.network_key is None or spec.compile_kwargs is None:
         return False
+    if spec.score is not None and spec.score_in_graph is None:
+        return False  # a scorer of NumPy predictions: keras.Model.fit
     if spec.callbacks or not spec.shuffle or set(spec.fit_kwargs) - _LOOP_FIT_KWARGS:
         return False
     if spec.optimizer is not None and spec.optimizer.no_weight_decay:
@@ -314,7 +329,9 @@ def _fit_compiled(model, data, validation, spec):
     loop_spec = LoopSpec(validation=validation is not None,
                          restore_best=bool(spec.restore_best
                                            and validation is not None),
-                         schedule=spec.schedule, verbose=bool(spec.verbose))
+                         schedule=spec.schedule, verbose=bool(spec.verbose),
+                         score=spec.score_in_graph if spec.score else None,
+                         from_logits=from_logits(model.loss))
     patience = spec.epochs + 1 if spec.patience is None else spec.patience
     return train_compiled(model, spec.network_key, spec.make_template, data,
                           validation, loop_spec, {
@@ -359,7 +376,10 @@ def _fit_keras(model, data, validation, spec):
         callbacks = training.make_callbacks(
             early_stopping=spec.restore_best, patience=spec.patience, tol=spec.tol,
             lr_schedule=spec.schedule, lr_decay=spec.lr_decay,
-            has_validation=validation is not None)
+            has_validation=validation is not None, score=spec.score)
+    elif spec.score is not None:  # recorded, as the compiled loop does
+        callbacks = [training.score_callback(
+            spec.score, "val_score" if validation is not None else "score")]
     if spec.record_learning_rate:
         callbacks.append(_record_rate())
     callbacks.extend(spec.callbacks)

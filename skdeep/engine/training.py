@@ -131,32 +131,57 @@ def make_optimizer(optimizer, learning_rate, *, momentum=0.0, kwargs=None):
     return optimizer.__class__.from_config(config)
 
 
+def score_callback(score, name):
+    """A Keras callback that puts ``score(model)`` into the logs as ``name``
+    after every epoch (before the callbacks after it read them)."""
+    import keras
+
+    class LogScore(keras.callbacks.Callback):
+        """Logs the monitored score of the network after each epoch."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None:
+                logs[name] = float(score(self.model))
+
+    return LogScore()
+
+
 def make_callbacks(
     *, early_stopping, patience, tol, lr_schedule, lr_decay, has_validation,
-    user_callbacks=None,
+    user_callbacks=None, score=None,
 ):
     """Callbacks for one fit: early stopping, plateau schedule, user's own.
 
     With validation data, early stopping watches ``val_loss`` and restores the
     best weights; without it (``early_stopping=False``) training stops when
     the training loss has not improved by ``tol`` for ``patience`` epochs, as
-    scikit-learn's MLP does.
+    scikit-learn's MLP does. With ``score`` (a function ``model -> float``,
+    greater is better, computed on the validation rows, else on the training
+    rows), early stopping watches it instead, logged as ``val_score`` (else
+    ``score``): an improvement is an increase by more than ``tol``. The
+    plateau schedule always watches the loss.
     """
     import keras
 
-    monitor = "val_loss" if has_validation else "loss"
-    callbacks = [
+    loss_monitor = "val_loss" if has_validation else "loss"
+    callbacks = []
+    monitor, mode = loss_monitor, "min"
+    if score is not None:
+        monitor, mode = ("val_score" if has_validation else "score"), "max"
+        callbacks.append(score_callback(score, monitor))
+    callbacks.append(
         keras.callbacks.EarlyStopping(
             monitor=monitor,
+            mode=mode,
             patience=patience,
             min_delta=tol,
             restore_best_weights=bool(early_stopping and has_validation),
         )
-    ]
+    )
     if lr_schedule == "plateau":
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
-                monitor=monitor,
+                monitor=loss_monitor,
                 factor=lr_decay,
                 patience=max(1, patience // 2),
                 min_delta=tol,

@@ -50,7 +50,22 @@ default="constant"
     tol : float, default=1e-4
         An epoch improves on the best so far only when the monitored loss is
         lower by more than ``tol`` (as Keras's ``EarlyStopping(min_delta=tol)``
-        and scikit-learn's MLP).
+        and scikit-learn's MLP); with a score (``early_stopping_metric``),
+        when it is higher by more than ``tol``.
+    early_stopping_metric : str, default="loss"
+        What early stopping (the ``patience`` rule) watches. ``"loss"``: the
+        network's loss, lower is better. ``"score"``: the estimator's own
+        score (accuracy for classifiers, R² for regressors, as
+        scikit-learn's MLP stops), or any scikit-learn scorer name
+        (``"roc_auc"``, ``"f1_macro"``, ``"neg_mean_absolute_error"``;
+        ``sklearn.metrics.get_scorer_names()``), greater is better. The score
+        is computed after every epoch on the held-out rows with
+        ``early_stopping=True`` (recorded in ``history_["val_score"]``; the
+        weights of the best-scoring epoch are restored), else on the training
+        rows, like the loss (``history_["score"]``). The ``"plateau"``
+        schedule still watches the loss. ``"score"`` is computed inside the
+        compiled training loop; a scorer name trains through
+        ``keras.Model.fit``, scoring ``predict``'s output after each epoch.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the shuffling of every epoch, dropout and the
         validation split. The same integer gives identical predictions, in

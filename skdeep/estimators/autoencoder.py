@@ -1,5 +1,6 @@
 """``AutoencoderTransformer``: an unsupervised, tunable pipeline step."""
 
+import re
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,9 +25,11 @@ from skdeep.estimators.base import BaseKerasEstimator
 __all__ = ["AutoencoderTransformer"]
 
 
-_AE_TRAINING_DOC = _TRAINING_DOC.replace(
-    "(stratified for classifiers, seeded by ``random_state``)",
-    "(seeded by ``random_state``)")
+_AE_TRAINING_DOC = re.sub(
+    r'(early_stopping_metric : str, default="loss"\n).*?(\n    random_state)',
+    r'\1        Only ``"loss"``: an autoencoder has no predictions to score.\2',
+    _TRAINING_DOC.replace("(stratified for classifiers, seeded by ``random_state``)",
+                          "(seeded by ``random_state``)"), flags=re.DOTALL)
 _AE_ATTR_DOC = _ATTR_DOC.replace("\n    n_outputs_ : int", "")
 
 
@@ -125,6 +128,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         validation_fraction=0.1,
         patience=10,
         tol=1e-4,
+        early_stopping_metric="loss",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -148,6 +152,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.tol = tol
+        self.early_stopping_metric = early_stopping_metric
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

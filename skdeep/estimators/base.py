@@ -17,6 +17,7 @@ A fit seeds nothing globally: every random draw comes from the fit's seed
 (layers seeded at build, stateless shuffles keyed by seed and epoch).
 """
 
+import copy
 import math
 import warnings
 from numbers import Integral, Real
@@ -52,7 +53,8 @@ _SPARSE_CHUNK_VALUES = 2**24
 # change them; any other parameter defines the network.
 TRAINING_PARAMS = frozenset({
     "optimizer", "learning_rate", "momentum", "lr_schedule", "lr_decay",
-    "batch_size", "epochs", "early_stopping", "validation_fraction", "patience",
+    "batch_size", "epochs", "early_stopping", "early_stopping_metric",
+    "validation_fraction", "patience",
     "tol", "random_state", "verbose", "warm_start", "callbacks", "class_weight",
     "loss", "metrics", "fine_tune_epochs", "fine_tune_learning_rate",
 })
@@ -86,6 +88,32 @@ def find_network(estimator):
         found, prefix = find_network(inner)
         return found, f"estimator__{prefix}"
     return estimator, ""
+
+
+def _already_valid(X, y="no_validation", *, reset):
+    return X
+
+
+def _check_early_stopping_metric(est):
+    """Raise if ``early_stopping_metric`` is not one the estimator can watch."""
+    from sklearn.metrics import get_scorer_names
+
+    metric = est.early_stopping_metric
+    name = type(est).__name__
+    if est._score_metric is None and metric != "loss":
+        raise ValueError(
+            f"The 'early_stopping_metric' parameter of {name} must be 'loss': "
+            f"a {name} has no predictions to score. Got {metric!r} instead."
+        )
+    if metric in ("loss", "score") or metric in get_scorer_names():
+        return
+    options = ", ".join(repr(n) for n in get_scorer_names())
+    raise ValueError(
+        f"The 'early_stopping_metric' parameter of {name} must be 'loss' (the "
+        f"network's loss, lower is better), 'score' (the estimator's score: "
+        f"{est._score_metric}) or a scikit-learn scorer name (greater is "
+        f"better), one of: {options}. Got {metric!r} instead."
+    )
 
 
 def _check_no_missing_target(y):
@@ -256,6 +284,7 @@ class BaseKerasEstimator(BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
+        "early_stopping_metric": [str],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -266,6 +295,8 @@ class BaseKerasEstimator(BaseEstimator):
     }
 
     _y_numeric = False
+    # the scorer of early_stopping_metric="score" (None: only "loss" allowed)
+    _score_metric = None
 
     # ------------------------------------------------------------------ params
     def _routed_params(self):
@@ -283,6 +314,8 @@ class BaseKerasEstimator(BaseEstimator):
         validate_parameter_constraints(
             constraints, self.get_params(deep=False), caller_name=type(self).__name__
         )
+        if "early_stopping_metric" in constraints:
+            _check_early_stopping_metric(self)
         self._check_params()
 
     def _check_params(self):
@@ -347,9 +380,10 @@ class BaseKerasEstimator(BaseEstimator):
 
         With ``early_stopping=True``, ``validation_fraction`` of the rows are
         held out (stratified for classifiers) and training stops when their
-        loss has not improved by ``tol`` for ``patience`` epochs, keeping the
-        best weights. With ``warm_start=True`` and a fitted network, training
-        continues from its weights: changed training parameters (optimizer,
+        loss (or score: ``early_stopping_metric``) has not improved by
+        ``tol`` for ``patience`` epochs, keeping the best weights. With
+        ``warm_start=True`` and a fitted network, training continues from
+        its weights: changed training parameters (optimizer,
         learning rate, schedule, batch size, epochs, ...) take effect with a
         new optimizer, a changed architecture raises, and ``history_`` and
         ``n_iter_`` go on from where they were.
@@ -433,6 +467,7 @@ class BaseKerasEstimator(BaseEstimator):
             model = self._build_network(seed)
         spec = self._training_spec(model, train, seed=seed, epochs=epochs,
                                    epoch_offset=offset)
+        spec.score, spec.score_in_graph = self._monitored_score(validation or train)
         if continuing:
             run.continue_network(model, spec, train, validation, partial=partial)
         elif spec.compile_kwargs is not None:
@@ -445,6 +480,8 @@ class BaseKerasEstimator(BaseEstimator):
             offset += len(histories[-1]["loss"])
             spec = self._training_spec(model, data, seed=seed, epochs=phase_epochs,
                                        epoch_offset=offset, learning_rate=phase_lr)
+            spec.score, spec.score_in_graph = self._monitored_score(
+                validation or train)
             spec.network_key = None  # trainable layers changed: keras.Model.fit
             run.compile_network(model, spec, data, val, force_keras=True)
             histories.append(self._engine_fit(model, data, val, spec))
@@ -453,6 +490,40 @@ class BaseKerasEstimator(BaseEstimator):
             self.history_ if continuing else None, histories)
         self.n_iter_ = len(self.history_.get("loss", ()))
         return self
+
+    def _monitored_score(self, rows):
+        """``(score, in_graph)``: the function ``model -> float`` early
+        stopping watches instead of the loss, and its name among the scores
+        the compiled loop computes (``skdeep.engine.scores``) or None; both
+        None for ``early_stopping_metric="loss"``. ``score`` is the metric's
+        scorer on ``rows`` = ``(X, encoded y, sample_weight or None)``, of the
+        network's predictions made as ``predict`` makes them."""
+        metric = self.__dict__.get("early_stopping_metric", "loss")
+        if metric == "loss":
+            return None, None
+        from sklearn.metrics import get_scorer
+
+        X, y_enc, sw = rows
+        y_true = self._decode_target(y_enc)
+        scorer = get_scorer(self._score_metric if metric == "score" else metric)
+        kwargs = {} if sw is None else {"sample_weight": sw}
+        view = copy.copy(self)  # this estimator, predicting with the network
+        view._network_key = None
+        view._validate_X = _already_valid  # rows of fit: validated, encoded
+
+        def score(model):
+            view.model_ = model
+            return scorer(view, X, y_true, **kwargs)
+
+        return score, (self._graph_score() if metric == "score" else None)
+
+    def _graph_score(self):
+        """The name of ``"score"`` in ``skdeep.engine.scores``, or None."""
+        return None
+
+    def _decode_target(self, y_enc):
+        """The target as the user gave it, from its encoded form."""
+        raise NotImplementedError
 
     def _engine_fit(self, model, data, validation, spec):
         history, compiled = run.fit(model, data, validation, spec)
@@ -546,8 +617,6 @@ class BaseKerasEstimator(BaseEstimator):
 
         ``learning_rate`` overrides the parameter (a fine-tuning phase).
         """
-        import copy
-
         n = data[0].shape[0]
         owns = self.__dict__.get("_owns_compile", True)
         key = None

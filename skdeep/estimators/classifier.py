@@ -25,6 +25,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
         **BaseKerasEstimator._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
+    _score_metric = "accuracy"
 
     # ------------------------------------------------------------- targets
     def _fit_target(self, y, classes=None):
@@ -78,6 +79,15 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
                 "partial_fit with classes=..."
             )
         return self._label_encoder.transform(y).astype(np.int32)
+
+    def _graph_score(self):
+        return ("multilabel_accuracy" if self.target_type_ == "multilabel-indicator"
+                else "accuracy")
+
+    def _decode_target(self, y_enc):
+        if self.target_type_ == "multilabel-indicator":
+            return np.asarray(y_enc).astype(self._label_dtype)
+        return self.classes_[np.asarray(y_enc)]
 
     def _stratify(self, y_enc):
         return y_enc if self.target_type_ != "multilabel-indicator" else None

@@ -157,6 +157,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         validation_fraction=0.1,
         patience=10,
         tol=1e-4,
+        early_stopping_metric="loss",
         class_weight=None,
         random_state=None,
         verbose=0,
@@ -186,6 +187,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.tol = tol
+        self.early_stopping_metric = early_stopping_metric
         self.class_weight = class_weight
         self.random_state = random_state
         self.verbose = verbose
@@ -333,6 +335,7 @@ class TransferClassifier(_ImageInputMixin, BaseKerasClassifier):
         validation_fraction=0.1,
         patience=10,
         tol=1e-4,
+        early_stopping_metric="loss",
         class_weight=None,
         random_state=None,
         verbose=0,
@@ -359,6 +362,7 @@ class TransferClassifier(_ImageInputMixin, BaseKerasClassifier):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.tol = tol
+        self.early_stopping_metric = early_stopping_metric
         self.class_weight = class_weight
         self.random_state = random_state
         self.verbose = verbose

@@ -103,6 +103,7 @@ class MLPClassifier(BaseKerasClassifier):
         validation_fraction=0.1,
         patience=10,
         tol=1e-4,
+        early_stopping_metric="loss",
         class_weight=None,
         random_state=None,
         verbose=0,
@@ -127,6 +128,7 @@ class MLPClassifier(BaseKerasClassifier):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.tol = tol
+        self.early_stopping_metric = early_stopping_metric
         self.class_weight = class_weight
         self.random_state = random_state
         self.verbose = verbose
@@ -212,6 +214,7 @@ class MLPRegressor(BaseKerasRegressor):
         validation_fraction=0.1,
         patience=10,
         tol=1e-4,
+        early_stopping_metric="loss",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -236,6 +239,7 @@ class MLPRegressor(BaseKerasRegressor):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.tol = tol
+        self.early_stopping_metric = early_stopping_metric
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

@@ -16,6 +16,7 @@ class BaseKerasRegressor(RegressorMixin, BaseKerasEstimator):
     """Shared regressor behaviour. Use a concrete subclass."""
 
     _y_numeric = True
+    _score_metric = "r2"
     # Ready-made networks standardise y (a linear output layer trains much
     # better on unit-scale targets) and undo it in predict.
     _scale_target = False
@@ -44,6 +45,13 @@ class BaseKerasRegressor(RegressorMixin, BaseKerasEstimator):
                 f"on {self.n_outputs_}."
             )
         return ((y - self._y_mean) / self._y_scale).astype(np.float32)
+
+    def _graph_score(self):
+        return "r2"
+
+    def _decode_target(self, y_enc):
+        y = np.asarray(y_enc, dtype=np.float64) * self._y_scale + self._y_mean
+        return y.ravel() if self._y_ndim == 1 else y
 
     def _default_loss(self, model):
         return "mse"

@@ -255,6 +255,7 @@ class SequenceClassifier(_SequenceInputMixin, BaseKerasClassifier):
         validation_fraction=0.1,
         patience=10,
         tol=1e-4,
+        early_stopping_metric="loss",
         class_weight=None,
         random_state=None,
         verbose=0,
@@ -285,6 +286,7 @@ class SequenceClassifier(_SequenceInputMixin, BaseKerasClassifier):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.tol = tol
+        self.early_stopping_metric = early_stopping_metric
         self.class_weight = class_weight
         self.random_state = random_state
         self.verbose = verbose
@@ -362,6 +364,7 @@ class SequenceRegressor(_SequenceInputMixin, BaseKerasRegressor):
         validation_fraction=0.1,
         patience=10,
         tol=1e-4,
+        early_stopping_metric="loss",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -392,6 +395,7 @@ class SequenceRegressor(_SequenceInputMixin, BaseKerasRegressor):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.tol = tol
+        self.early_stopping_metric = early_stopping_metric
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

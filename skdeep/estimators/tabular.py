@@ -91,6 +91,9 @@ _TRAINING_DOC = """
         Equal to ``epochs``: the best epoch of the whole schedule is kept
         (the loss often improves late, as the learning rate decays).
     tol : float, default=0.0
+    early_stopping_metric : str, default="loss"
+        ``"loss"``, ``"score"`` (accuracy or R²) or a scikit-learn scorer
+        name: what the best epoch is selected on (see ``MLPClassifier``).
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, shuffling, dropout and the validation split.
     verbose : int, default=0
@@ -201,6 +204,11 @@ class _TabularMixin:
         return spec
 
     # ------------------------------------------------------------ prediction
+    def _graph_score(self):
+        # predictions average the ensemble's members: the compiled loop's
+        # score of plain outputs does not apply; scored from predict instead
+        return None
+
     def _members_raw(self, X):
         """The members' raw outputs, shape (n, n_ensemble, units)."""
         raw = self._predict_raw(X)
@@ -318,6 +326,7 @@ class TabularClassifier(_TabularMixin, BaseKerasClassifier):
         validation_fraction=0.2,
         patience=40,
         tol=0.0,
+        early_stopping_metric="loss",
         class_weight=None,
         random_state=None,
         verbose=0,
@@ -347,6 +356,7 @@ class TabularClassifier(_TabularMixin, BaseKerasClassifier):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.tol = tol
+        self.early_stopping_metric = early_stopping_metric
         self.class_weight = class_weight
         self.random_state = random_state
         self.verbose = verbose
@@ -470,6 +480,7 @@ class TabularRegressor(_TabularMixin, BaseKerasRegressor):
         validation_fraction=0.2,
         patience=40,
         tol=0.0,
+        early_stopping_metric="loss",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -497,6 +508,7 @@ class TabularRegressor(_TabularMixin, BaseKerasRegressor):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.tol = tol
+        self.early_stopping_metric = early_stopping_metric
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

@@ -168,6 +168,7 @@ class TextClassifier(BaseKerasClassifier):
         validation_fraction=0.1,
         patience=10,
         tol=1e-4,
+        early_stopping_metric="loss",
         class_weight=None,
         random_state=None,
         verbose=0,
@@ -195,6 +196,7 @@ class TextClassifier(BaseKerasClassifier):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.tol = tol
+        self.early_stopping_metric = early_stopping_metric
         self.class_weight = class_weight
         self.random_state = random_state
         self.verbose = verbose
