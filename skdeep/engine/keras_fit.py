@@ -13,6 +13,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
+from skdeep.engine import inputs
 from skdeep.engine.process import quiet_retracing
 
 __all__ = ["fit", "plan_execution"]
@@ -122,7 +123,9 @@ def fit(model, data, validation, *, epochs, batch_size, seed, epoch_offset,
               "shuffle": False}
     tensorflow = keras.backend.backend() == "tensorflow" and not sp.issparse(X)
     steps = max(1, math.ceil(n / batch_size))
-    if tensorflow and steps % (model.steps_per_execution or 1) == 0:
+    if inputs.streams(X):  # a memmap: read batch by batch
+        kwargs["x"] = inputs.batches(arrays, batch_size, seed, epoch_offset, shuffle)
+    elif tensorflow and steps % (model.steps_per_execution or 1) == 0:
         kwargs["x"] = _tf_batches(arrays, n, batch_size, seed, epoch_offset, shuffle)
         kwargs["steps_per_epoch"] = steps
     else:
@@ -131,7 +134,10 @@ def fit(model, data, validation, *, epochs, batch_size, seed, epoch_offset,
         Xv, yv, swv = validation
         val_arrays = (Xv, yv) if swv is None else (Xv, yv, swv)
         val_batch = extra.pop("validation_batch_size", None) or batch_size
-        if tensorflow and not sp.issparse(Xv):  # in order, known number of batches
+        if inputs.streams(Xv):
+            kwargs["validation_data"] = inputs.batches(val_arrays, val_batch, seed,
+                                                       0, False)
+        elif tensorflow and not sp.issparse(Xv):  # in order, known number of batches
             import tensorflow as tf
 
             kwargs["validation_data"] = tf.data.Dataset.from_tensor_slices(

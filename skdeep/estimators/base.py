@@ -36,7 +36,7 @@ from skdeep._compat import (
     check_sample_weight,
     validate_data,
 )
-from skdeep.engine import run, training
+from skdeep.engine import inputs, run, training
 from skdeep.engine.forward_pass import PREDICT_CHUNK
 from skdeep.engine.process import quiet_retracing
 from skdeep.engine.routing import route_params
@@ -297,8 +297,12 @@ class BaseKerasEstimator(BaseEstimator):
     def _validate_X(self, X, y="no_validation", *, reset):
         """Validate X (and y) with scikit-learn; float32 arrays or CSR matrices.
 
-        Sparse X stays sparse: it is densified one batch at a time.
+        Sparse X stays sparse: it is densified one batch at a time. A memmap
+        stays on disk: its dtype and shape are checked on its first rows, and
+        it is read batch by batch (``skdeep.engine.inputs``).
         """
+        if isinstance(X, np.memmap):
+            return self._validate_memmap(X, y, reset=reset)
         kwargs = dict(reset=reset, accept_sparse=("csr", "csc", "coo"),
                       dtype=(np.float32, np.float64))
         try:
@@ -319,6 +323,22 @@ class BaseKerasEstimator(BaseEstimator):
         X = (sp.csr_matrix(X, dtype=np.float32) if sp.issparse(X)
              else np.asarray(X, dtype=np.float32))
         return X if isinstance(y, str) and y == "no_validation" else (X, y)
+
+    def _validate_memmap(self, X, y, *, reset):
+        """Check memmap X without reading it whole: scikit-learn validates
+        its first rows (dtype, number of features) and y in full (in memory);
+        X itself is returned unread (values are not checked for NaN)."""
+        from sklearn.utils import check_array, check_consistent_length
+
+        inputs.check_memmap(X)
+        head = np.asarray(X[:2], dtype=np.float32)
+        validate_data(self, head, reset=reset, dtype=np.float32)
+        if isinstance(y, str) and y == "no_validation":
+            return X
+        y = check_array(y, ensure_2d=False, dtype="numeric" if self._y_numeric
+                        else None, input_name="y")
+        check_consistent_length(X, y)
+        return X, y
 
     def _prepare_sample_weight(self, sample_weight, X, y_raw):
         """Merge ``sample_weight`` and ``class_weight``; normalise to mean 1.
@@ -491,10 +511,14 @@ class BaseKerasEstimator(BaseEstimator):
             _, counts = np.unique(stratify, axis=0, return_counts=True)
             if counts.min() < 2 or n_val < len(counts) or n - n_val < len(counts):
                 stratify = None
-        arrays = [X, y] + ([sample_weight] if sample_weight is not None else [])
+        streamed = isinstance(X, np.memmap)  # split its rows by index
+        arrays = ([np.arange(n) if streamed else X, y]
+                  + ([sample_weight] if sample_weight is not None else []))
         parts = train_test_split(*arrays, test_size=n_val, random_state=seed,
                                  stratify=stratify)
         sw_train, sw_val = parts[4:6] if sample_weight is not None else (None, None)
+        if streamed:
+            parts[0], parts[1] = (inputs.Rows(X, index) for index in parts[:2])
         return (parts[0], parts[2], sw_train), (parts[1], parts[3], sw_val)
 
     def _build_network(self, seed):

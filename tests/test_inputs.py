@@ -1,0 +1,166 @@
+"""Inputs read batch by batch (``skdeep.engine.inputs``): NumPy memmaps."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from skdeep import MLPClassifier, MLPRegressor
+
+
+def _data(n=300, d=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    return X, (X[:, 0] + 0.3 * X[:, 1] > 0).astype(int)
+
+
+def _memmap(tmp_path, X, name="x.npy"):
+    np.save(tmp_path / name, X)
+    return np.load(tmp_path / name, mmap_mode="r")
+
+
+def _small(**kw):
+    return {"hidden_layer_sizes": (4,), "epochs": 3, "batch_size": 32,
+            "random_state": 0, **kw}
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_memmap_fit_matches_in_memory_fit(tmp_path, early_stopping):
+    # same seed, same rows: the same shuffled batches, the same validation
+    # rows (held out by index), hence the same weights and predictions
+    X, y = _data()
+    Xm = _memmap(tmp_path, X)
+    a = MLPClassifier(**_small(early_stopping=early_stopping)).fit(X, y)
+    b = MLPClassifier(**_small(early_stopping=early_stopping)).fit(Xm, y)
+    for wa, wb in zip(a.model_.get_weights(), b.model_.get_weights(), strict=True):
+        assert_allclose(wb, wa, rtol=1e-5, atol=1e-6)
+    assert_allclose(b.history_["loss"], a.history_["loss"], rtol=1e-5)
+    assert_allclose(b.predict_proba(Xm), a.predict_proba(X), rtol=1e-5, atol=1e-7)
+    assert_array_equal(b.predict(Xm), a.predict(X))
+    assert b.score(Xm, y) == a.score(X, y)
+
+
+def test_memmap_fit_is_reproducible_and_shuffles(tmp_path):
+    X, y = _data()
+    Xm = _memmap(tmp_path, X)
+    w1 = MLPClassifier(**_small()).fit(Xm, y).model_.get_weights()
+    w2 = MLPClassifier(**_small()).fit(Xm, y).model_.get_weights()
+    w3 = MLPClassifier(**_small(random_state=1)).fit(Xm, y).model_.get_weights()
+    for a, b in zip(w1, w2, strict=True):
+        assert_array_equal(a, b)
+    assert any(not np.allclose(a, b) for a, b in zip(w1, w3, strict=True))
+
+
+def test_np_memmap_regressor_float64(tmp_path):
+    # np.memmap of float64 is read as float32 batch by batch
+    X, _ = _data(200, 3)
+    y = X @ np.array([1.0, -2.0, 0.5])
+    Xm = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="w+", shape=X.shape)
+    Xm[:] = X
+    Xm.flush()
+    Xm = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="r", shape=X.shape)
+    kw = dict(hidden_layer_sizes=(4,), epochs=2, batch_size=32, random_state=0,
+              early_stopping=False)
+    a = MLPRegressor(**kw).fit(X, y)
+    b = MLPRegressor(**kw).fit(Xm, y)
+    assert_allclose(b.predict(Xm), a.predict(X), rtol=1e-5, atol=1e-6)
+
+
+def test_memmap_of_text_is_a_clear_error(tmp_path):
+    Xm = np.memmap(tmp_path / "s.dat", dtype="S4", mode="w+", shape=(10, 2))
+    with pytest.raises(ValueError, match=r"memmap of dtype \|S4.*numeric"):
+        MLPClassifier(**_small()).fit(Xm, np.arange(10) % 2)
+
+
+def test_memmap_1d_is_a_clear_error(tmp_path):
+    Xm = _memmap(tmp_path, np.zeros(10, np.float32))
+    with pytest.raises(ValueError, match=r"shape \(10,\).*2-D"):
+        MLPClassifier(**_small()).fit(Xm, np.arange(10) % 2)
+
+
+def test_memmap_with_wrong_columns_at_predict_is_a_clear_error(tmp_path):
+    X, y = _data()
+    clf = MLPClassifier(**_small(epochs=1)).fit(_memmap(tmp_path, X), y)
+    wrong = _memmap(tmp_path, X[:, :3], "wrong.npy")
+    with pytest.raises(ValueError, match=r"X has 3 features.*expecting 5"):
+        clf.predict(wrong)
+
+
+def test_memmap_and_y_of_other_lengths_is_a_clear_error(tmp_path):
+    X, y = _data()
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        MLPClassifier(**_small()).fit(_memmap(tmp_path, X), y[:-1])
+
+
+_BIG = r"""
+import json, os, sys, threading, time
+import numpy as np
+
+def anon():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+
+path, n, d = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, d))
+rng = np.random.default_rng(0)
+step = 250_000
+for start in range(0, n, step):  # written in chunks, never whole in memory
+    out[start:start + step] = rng.standard_normal((min(step, n - start), d),
+                                                  dtype=np.float32)
+out.flush()
+del out
+X = np.load(path, mmap_mode="r")
+y = (np.arange(n) % 2).astype(np.int8)
+from skdeep import MLPClassifier
+
+clf = MLPClassifier(hidden_layer_sizes=(8,), epochs=1, batch_size=4096,
+                    random_state=0)
+peak, done = [0], threading.Event()
+
+def watch():
+    while not done.is_set():
+        peak[0] = max(peak[0], anon())
+        time.sleep(0.02)
+
+base = anon()
+thread = threading.Thread(target=watch, daemon=True)
+thread.start()
+t0 = time.perf_counter()
+clf.fit(X, y)
+t_fit = time.perf_counter() - t0
+fit_peak = max(peak[0], anon()) - base
+peak[0] = 0
+base_predict = anon()
+t0 = time.perf_counter()
+labels = clf.predict(X)
+t_predict = time.perf_counter() - t0
+predict_peak = max(peak[0], anon()) - base_predict
+done.set()
+print(json.dumps({"fit_growth": fit_peak, "predict_growth": predict_peak,
+                  "fit_s": t_fit, "predict_s": t_predict, "n_pred": len(labels),
+                  "file_bytes": os.path.getsize(path)}))
+"""
+
+
+@pytest.mark.slow
+def test_fit_and_predict_on_a_4gb_memmap_keep_memory_bounded(tmp_path):
+    # 8,000,000 x 128 float32 = 4.1 GB on disk; anonymous memory (not the
+    # mapped file's pages, which the page cache may drop) grows < 1 GB
+    n, d = 8_000_000, 128
+    result = subprocess.run(
+        [sys.executable, "-c", _BIG, str(tmp_path / "big.npy"), str(n), str(d)],
+        capture_output=True, text=True, timeout=1500,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    print(figures)
+    assert figures["file_bytes"] > 4e9
+    assert figures["n_pred"] == n
+    assert figures["fit_growth"] < 2**30, figures
+    assert figures["predict_growth"] < 2**30, figures
