@@ -28,20 +28,43 @@ def _small(**kw):
             "random_state": 0, **kw}
 
 
-@pytest.mark.parametrize("early_stopping", [False, True])
-def test_memmap_fit_matches_in_memory_fit(tmp_path, early_stopping):
-    # same seed, same rows: the same shuffled batches, the same validation
-    # rows (held out by index), hence the same weights and predictions
+def test_memmap_fit_matches_in_memory_fit(tmp_path):
+    # same seed, same rows: the same shuffled batches, hence the same
+    # weights, history and predictions
     X, y = _data()
     Xm = _memmap(tmp_path, X)
-    a = MLPClassifier(**_small(early_stopping=early_stopping)).fit(X, y)
-    b = MLPClassifier(**_small(early_stopping=early_stopping)).fit(Xm, y)
+    a = MLPClassifier(**_small(early_stopping=False)).fit(X, y)
+    b = MLPClassifier(**_small(early_stopping=False)).fit(Xm, y)
     for wa, wb in zip(a.model_.get_weights(), b.model_.get_weights(), strict=True):
         assert_allclose(wb, wa, rtol=1e-5, atol=1e-6)
     assert_allclose(b.history_["loss"], a.history_["loss"], rtol=1e-5)
     assert_allclose(b.predict_proba(Xm), a.predict_proba(X), rtol=1e-5, atol=1e-7)
     assert_array_equal(b.predict(Xm), a.predict(X))
     assert b.score(Xm, y) == a.score(X, y)
+
+
+def test_memmap_early_stopping_holds_out_stratified_rows(tmp_path):
+    # validation rows are held out by index: validation_fraction of them,
+    # each class in proportion, the same rows for the same seed
+    X, y = _data(400)
+    y = np.where(np.arange(400) < 100, 2, y)  # three classes, unbalanced
+    Xm = _memmap(tmp_path, X)
+    fitted = MLPClassifier(**_small()).fit(Xm, y)
+    assert len(fitted.history_["val_loss"]) == fitted.n_iter_
+    clf = fitted.set_params(validation_fraction=0.2)
+    (train, _, _), (val, y_val, _) = clf._split(
+        Xm, y, None, seed=3, validate=True)
+    assert len(val.index) == 80 and len(train.index) == 320
+    assert not np.intersect1d(train.index, val.index).size
+    assert_array_equal(y_val, y[val.index])
+    assert np.abs(np.bincount(y_val) - np.bincount(y) * 0.2).max() < 1
+    assert_array_equal(read_rows(val), X[val.index])
+    again = clf._split(Xm, y, None, seed=3, validate=True)[1][0]
+    assert_array_equal(again.index, val.index)
+
+
+def read_rows(rows):
+    return rows[np.arange(len(rows))]
 
 
 def test_memmap_fit_is_reproducible_and_shuffles(tmp_path):
@@ -164,3 +187,72 @@ def test_fit_and_predict_on_a_4gb_memmap_keep_memory_bounded(tmp_path):
     assert figures["n_pred"] == n
     assert figures["fit_growth"] < 2**30, figures
     assert figures["predict_growth"] < 2**30, figures
+
+
+# ------------------------------------------------------------ Keras datasets
+def _py_dataset(X, y, batch, sw=None):
+    import keras
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return -(-len(X) // batch)
+
+        def __getitem__(self, i):
+            rows = slice(i * batch, (i + 1) * batch)
+            return ((X[rows], y[rows]) if sw is None
+                    else (X[rows], y[rows], sw[rows]))
+
+    return Batches()
+
+
+def test_py_dataset_and_tf_dataset_fit_like_arrays():
+    # one batch of all rows: the dataset's order cannot matter, so a fit from
+    # a PyDataset, from a tf.data.Dataset and from the arrays agree; the
+    # classes (text labels) come from one pass over the dataset
+    import tensorflow as tf
+
+    X, y01 = _data()
+    y = np.where(y01 == 1, "yes", "no")
+    kw = _small(batch_size=300, early_stopping=False)
+    a = MLPClassifier(**kw).fit(X, y)
+    b = MLPClassifier(**kw).fit(_py_dataset(X, y, 300))
+    c = MLPClassifier(**kw).fit(tf.data.Dataset.from_tensor_slices((X, y)).batch(300))
+    for other in (b, c):
+        assert_array_equal(other.classes_, ["no", "yes"])
+        assert_allclose(other.history_["loss"], a.history_["loss"], rtol=1e-5)
+        assert_allclose(other.predict_proba(X), a.predict_proba(X), rtol=1e-5,
+                        atol=1e-7)
+    # predictions for a dataset: its batches' x, in order
+    assert_array_equal(b.predict(_py_dataset(X, y, 64)), a.predict(X))
+
+
+def test_dataset_sample_weights_are_read_from_batches():
+    import tensorflow as tf
+
+    X, y = _data()
+    sw = np.where(y == 1, 3.0, 1.0).astype(np.float32)
+    kw = _small(batch_size=300, early_stopping=False)
+    a = MLPClassifier(**kw).fit(X, y, sample_weight=sw / sw.mean())
+    b = MLPClassifier(**kw).fit(
+        tf.data.Dataset.from_tensor_slices((X, y, sw / sw.mean())).batch(300))
+    assert_allclose(b.history_["loss"], a.history_["loss"], rtol=1e-5)
+
+
+def test_dataset_with_batches_of_different_widths_is_a_clear_error():
+    import keras
+
+    class Ragged(keras.utils.PyDataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return np.zeros((4, 3 + i), np.float32), np.array([0, 1, 0, 1])
+
+    with pytest.raises(ValueError, match=r"Batch 1 .* shape \(4, 4\).*3 columns"):
+        MLPClassifier(**_small()).fit(Ragged())
+
+
+def test_dataset_and_y_is_a_clear_error():
+    X, y = _data()
+    with pytest.raises(ValueError, match=r"yields its own targets.*y=None"):
+        MLPClassifier(**_small()).fit(_py_dataset(X, y, 50), y)

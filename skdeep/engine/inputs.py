@@ -18,7 +18,8 @@ import math
 
 import numpy as np
 
-__all__ = ["Rows", "batches", "check_memmap", "read", "streams"]
+__all__ = ["KerasData", "Rows", "batches", "check_memmap", "is_keras_dataset",
+           "read", "scan", "streams", "x_batches"]
 
 
 class Rows:
@@ -27,7 +28,7 @@ class Rows:
 
     def __init__(self, source, index):
         self.source = source
-        self.index = np.asarray(index, dtype=np.int64)
+        self.index = np.asarray(index)
 
     @property
     def shape(self):
@@ -133,3 +134,137 @@ def batches(arrays, batch_size, seed, epoch_offset, shuffle):
                 self.order = self._order(self.epoch)
 
     return Batches()
+
+
+# ------------------------------------------------------------ Keras datasets
+def is_keras_dataset(X):
+    """Whether X is a ``keras.utils.PyDataset`` or a ``tf.data.Dataset``."""
+    import sys
+
+    import keras
+
+    if isinstance(X, keras.utils.PyDataset):
+        return True
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(X, tf.data.Dataset)
+
+
+def _numpy_batches(source):
+    """The batches of a Keras dataset, in its order, as tuples of arrays."""
+    import keras
+
+    if isinstance(source, keras.utils.PyDataset):
+        for i in range(len(source)):
+            yield source[i]
+    else:
+        yield from source.as_numpy_iterator()
+
+
+def _parts(batch, i):
+    if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+        raise ValueError(
+            f"Batch {i} of the dataset is a {type(batch).__name__}, but skdeep "
+            "trains from batches (x, y) or (x, y, sample_weight), as "
+            "keras.Model.fit takes them. Make the dataset yield such tuples.")
+    x = np.asarray(batch[0])
+    if x.dtype.kind not in "biuf" or x.ndim != 2:
+        raise ValueError(
+            f"Batch {i} of the dataset has x of shape {x.shape} and dtype "
+            f"{x.dtype}, but numeric 2-D batches (batch_size, n_features) were "
+            "expected.")
+    y, *sw = (np.asarray(b) for b in batch[1:])
+    if y.dtype.kind in "SO" and y.size and isinstance(y.flat[0], bytes):
+        y = np.array([v.decode() for v in y.ravel()]).reshape(y.shape)  # tf.data
+    return x, y, *sw
+
+
+class KerasData:
+    """A Keras dataset read once (:func:`scan`): its number of rows, the
+    width of its batches, its first batch and its labels. ``encode`` maps
+    a batch's y to the target the loss takes (set by the estimator)."""
+
+    def __init__(self, source, n_rows, n_batches, head, labels):
+        self.source, self.n_batches, self.head = source, n_batches, head
+        self.shape = (n_rows, *head[0].shape[1:])
+        self.dtype = head[0].dtype
+        self.labels = labels
+        self.encode = None
+
+    def __len__(self):
+        return self.shape[0]
+
+    def batches(self):
+        """A ``keras.utils.PyDataset`` of the source's batches, in its order,
+        x as float32 and y encoded."""
+        import keras
+
+        data = self
+
+        class Batches(keras.utils.PyDataset):
+            def __init__(self):
+                super().__init__()
+                self._iter, self._next = None, 0
+
+            def __len__(self):
+                return data.n_batches
+
+            def _read(self, i):
+                if keras.utils.PyDataset in type(data.source).__mro__:
+                    return data.source[i]
+                if self._iter is None or i != self._next:  # tf.data: in order
+                    self._iter = data.source.as_numpy_iterator()
+                    for _ in range(i):
+                        next(self._iter)
+                self._next = i + 1
+                return next(self._iter)
+
+            def __getitem__(self, i):
+                x, y, *sw = _parts(self._read(i), i)
+                if x.shape[1:] != data.shape[1:]:
+                    raise ValueError(_width_error(i, x, data.shape))
+                return (x.astype(np.float32, copy=False), data.encode(y), *sw)
+
+            def on_epoch_end(self):
+                if isinstance(data.source, keras.utils.PyDataset):
+                    data.source.on_epoch_end()
+
+        return Batches()
+
+
+def x_batches(source):
+    """The x of each batch of Keras dataset ``source``, in order (predict)."""
+    for i, batch in enumerate(_numpy_batches(source)):
+        yield _parts(batch, i)[0]
+
+
+def _width_error(i, x, shape):
+    return (f"Batch {i} of the dataset has x of shape {x.shape}, but the first "
+            f"batch has {shape[1]} columns: every batch must have the same "
+            "columns (features). Check how the dataset builds its batches.")
+
+
+def scan(source, *, labels):
+    """Read a Keras dataset once: check every batch has the same columns,
+    count its rows and (with ``labels``) collect the distinct values of y,
+    the classes of a classifier. Only one batch is in memory at a time."""
+    n_rows, n_batches, head, seen = 0, 0, None, []
+    for i, batch in enumerate(_numpy_batches(source)):
+        x, y, *_ = _parts(batch, i)
+        if head is None:
+            head = (x, y)
+        elif x.shape[1:] != head[0].shape[1:]:
+            raise ValueError(_width_error(i, x, (n_rows, *head[0].shape[1:])))
+        if len(y) != len(x):
+            raise ValueError(
+                f"Batch {i} of the dataset has {len(x)} rows of x but {len(y)} "
+                "of y; each batch must hold as many targets as rows.")
+        if labels:
+            seen.append(np.unique(y, axis=0) if y.ndim > 1 else np.unique(y))
+        n_rows += len(x)
+        n_batches += 1
+    if head is None:
+        raise ValueError("The dataset yields no batches: nothing to fit.")
+    found = None
+    if labels:
+        found = np.unique(np.concatenate(seen), axis=0 if head[1].ndim > 1 else None)
+    return KerasData(source, n_rows, n_batches, head, found)

@@ -123,7 +123,13 @@ def fit(model, data, validation, *, epochs, batch_size, seed, epoch_offset,
               "shuffle": False}
     tensorflow = keras.backend.backend() == "tensorflow" and not sp.issparse(X)
     steps = max(1, math.ceil(n / batch_size))
-    if inputs.streams(X):  # a memmap: read batch by batch
+    if isinstance(X, inputs.KerasData):  # the user's batches, in their order
+        planned = plan_execution(X.n_batches)
+        if X.n_batches % (model.steps_per_execution or 1):
+            model.steps_per_execution = planned
+            model.train_function = model.test_function = None
+        kwargs["x"] = X.batches()
+    elif inputs.streams(X):  # a memmap: read batch by batch
         kwargs["x"] = inputs.batches(arrays, batch_size, seed, epoch_offset, shuffle)
     elif tensorflow and steps % (model.steps_per_execution or 1) == 0:
         kwargs["x"] = _tf_batches(arrays, n, batch_size, seed, epoch_offset, shuffle)
