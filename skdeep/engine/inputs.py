@@ -268,3 +268,42 @@ def scan(source, *, labels):
     if labels:
         found = np.unique(np.concatenate(seen), axis=0 if head[1].ndim > 1 else None)
     return KerasData(source, n_rows, n_batches, head, found)
+
+
+def tf_batches(arrays, batch_size, seed, epoch_offset, shuffle, *, endless=True):
+    """The batches of :func:`batches` as ``tf.data`` (TensorFlow backend):
+    epoch ``e``'s order is the stateless shuffle keyed by ``(seed,
+    epoch_offset + e)``, computed in the graph as ``keras_fit._tf_batches``
+    does; each batch's rows are read from disk by a ``tf.numpy_function``,
+    two batches at a time, and prefetched. ``endless`` repeats the epochs
+    (Keras then keeps one iterator, reading ``steps_per_epoch`` batches)."""
+    import tensorflow as tf
+
+    n = len(arrays[0])
+    steps = max(1, math.ceil(n / batch_size))
+    outs = [tf.float32 if streams(a) else tf.as_dtype(a.dtype) for a in arrays]
+
+    def epoch_batches(epoch):
+        index = tf.range(n, dtype=tf.int64)
+        if shuffle:
+            index = tf.random.experimental.stateless_shuffle(
+                index, seed=tf.stack([tf.constant(seed, tf.int64),
+                                      epoch + epoch_offset]))
+        return tf.data.Dataset.range(steps).map(
+            lambda i: index[i * batch_size:tf.minimum((i + 1) * batch_size, n)])
+
+    def load(rows):
+        return tuple(_take(a, rows) for a in arrays)
+
+    def read_batch(rows):
+        parts = tf.numpy_function(load, [rows], outs, stateful=False)
+        for part, a in zip(parts, arrays, strict=True):
+            part.set_shape((None, *a.shape[1:]))
+        return tuple(parts)
+
+    epochs = tf.data.Dataset.range(2**62 if endless else 1)
+    data = epochs.flat_map(epoch_batches).map(
+        read_batch, num_parallel_calls=2, deterministic=True)
+    if not endless:  # a known number of batches, as Keras's evaluate wants
+        data = data.apply(tf.data.experimental.assert_cardinality(steps))
+    return data.prefetch(4)

@@ -130,7 +130,14 @@ def fit(model, data, validation, *, epochs, batch_size, seed, epoch_offset,
             model.train_function = model.test_function = None
         kwargs["x"] = X.batches()
     elif inputs.streams(X):  # a memmap: read batch by batch
-        kwargs["x"] = inputs.batches(arrays, batch_size, seed, epoch_offset, shuffle)
+        if keras.backend.backend() == "tensorflow" and (
+                steps % (model.steps_per_execution or 1) == 0):
+            kwargs["x"] = inputs.tf_batches(arrays, batch_size, seed, epoch_offset,
+                                            shuffle)
+            kwargs["steps_per_epoch"] = steps
+        else:
+            kwargs["x"] = inputs.batches(arrays, batch_size, seed, epoch_offset,
+                                         shuffle)
     elif tensorflow and steps % (model.steps_per_execution or 1) == 0:
         kwargs["x"] = _tf_batches(arrays, n, batch_size, seed, epoch_offset, shuffle)
         kwargs["steps_per_epoch"] = steps
@@ -140,7 +147,10 @@ def fit(model, data, validation, *, epochs, batch_size, seed, epoch_offset,
         Xv, yv, swv = validation
         val_arrays = (Xv, yv) if swv is None else (Xv, yv, swv)
         val_batch = extra.pop("validation_batch_size", None) or batch_size
-        if inputs.streams(Xv):
+        if inputs.streams(Xv) and keras.backend.backend() == "tensorflow":
+            kwargs["validation_data"] = inputs.tf_batches(
+                val_arrays, val_batch, seed, 0, False, endless=False)
+        elif inputs.streams(Xv):
             kwargs["validation_data"] = inputs.batches(val_arrays, val_batch, seed,
                                                        0, False)
         elif tensorflow and not sp.issparse(Xv):  # in order, known number of batches
