@@ -4,8 +4,10 @@ One place decides how an input kind is read (after Keras's
 ``trainers/data_adapters``): :func:`streams` says whether X must be streamed,
 :func:`check_memmap` validates one without reading it, :class:`Rows` is a
 subset of a memmap's rows held by index (the training / validation split),
-:func:`batches` the ``keras.utils.PyDataset`` that trains from it and
-:func:`read` one chunk of it as float32.
+:func:`tf_batches` the ``tf.data`` pipeline that trains from it on
+TensorFlow (:func:`batches`, a ``keras.utils.PyDataset``, on other backends)
+and :func:`read` rows of it as float32. Keras datasets (``PyDataset``,
+``tf.data.Dataset``) are read once by :func:`scan` (:class:`KerasData`).
 
 Every epoch's order is the permutation the in-memory paths use (TensorFlow's
 stateless shuffle keyed by ``(seed, epoch)``; NumPy's generator on other
@@ -19,7 +21,7 @@ import math
 import numpy as np
 
 __all__ = ["KerasData", "Rows", "batches", "check_memmap", "is_keras_dataset",
-           "read", "scan", "streams", "x_batches"]
+           "read", "scan", "streams", "tf_batches", "x_batches"]
 
 
 class Rows:
