@@ -256,3 +256,10 @@ def test_dataset_and_y_is_a_clear_error():
     X, y = _data()
     with pytest.raises(ValueError, match=r"yields its own targets.*y=None"):
         MLPClassifier(**_small()).fit(_py_dataset(X, y, 50), y)
+
+
+def test_fit_without_y_on_arrays_is_a_clear_error():
+    # y defaults to None for datasets; arrays still need it
+    X, _ = _data()
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        MLPClassifier(**_small()).fit(X)
