@@ -36,7 +36,9 @@ def predict(model, X, *, key=None, make_template=None, chunk=PREDICT_CHUNK):
     parts = []
     for start in range(0, X.shape[0], chunk):
         part = X[start:start + chunk]
-        if sp.issparse(part):
+        if isinstance(part, np.memmap):  # one chunk read from disk
+            part = np.asarray(part, dtype=np.float32)
+        elif sp.issparse(part):
             part = np.asarray(part.toarray(), dtype=np.float32)
         padded = -part.shape[0] % multiple
         if padded:

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
+from skdeep.engine import inputs
 from skdeep.engine.process import quiet_retracing
 
 __all__ = ["fit", "plan_execution"]
@@ -122,7 +123,22 @@ def fit(model, data, validation, *, epochs, batch_size, seed, epoch_offset,
               "shuffle": False}
     tensorflow = keras.backend.backend() == "tensorflow" and not sp.issparse(X)
     steps = max(1, math.ceil(n / batch_size))
-    if tensorflow and steps % (model.steps_per_execution or 1) == 0:
+    if isinstance(X, inputs.KerasData):  # the user's batches, in their order
+        planned = plan_execution(X.n_batches)
+        if X.n_batches % (model.steps_per_execution or 1):
+            model.steps_per_execution = planned
+            model.train_function = model.test_function = None
+        kwargs["x"] = X.batches()
+    elif inputs.streams(X):  # a memmap: read batch by batch
+        if keras.backend.backend() == "tensorflow" and (
+                steps % (model.steps_per_execution or 1) == 0):
+            kwargs["x"] = inputs.tf_batches(arrays, batch_size, seed, epoch_offset,
+                                            shuffle)
+            kwargs["steps_per_epoch"] = steps
+        else:
+            kwargs["x"] = inputs.batches(arrays, batch_size, seed, epoch_offset,
+                                         shuffle)
+    elif tensorflow and steps % (model.steps_per_execution or 1) == 0:
         kwargs["x"] = _tf_batches(arrays, n, batch_size, seed, epoch_offset, shuffle)
         kwargs["steps_per_epoch"] = steps
     else:
@@ -131,7 +147,13 @@ def fit(model, data, validation, *, epochs, batch_size, seed, epoch_offset,
         Xv, yv, swv = validation
         val_arrays = (Xv, yv) if swv is None else (Xv, yv, swv)
         val_batch = extra.pop("validation_batch_size", None) or batch_size
-        if tensorflow and not sp.issparse(Xv):  # in order, known number of batches
+        if inputs.streams(Xv) and keras.backend.backend() == "tensorflow":
+            kwargs["validation_data"] = inputs.tf_batches(
+                val_arrays, val_batch, seed, 0, False, endless=False)
+        elif inputs.streams(Xv):
+            kwargs["validation_data"] = inputs.batches(val_arrays, val_batch, seed,
+                                                       0, False)
+        elif tensorflow and not sp.issparse(Xv):  # in order, known number of batches
             import tensorflow as tf
 
             kwargs["validation_data"] = tf.data.Dataset.from_tensor_slices(

@@ -37,7 +37,7 @@ from skdeep._compat import (
     check_sample_weight,
     validate_data,
 )
-from skdeep.engine import run, training
+from skdeep.engine import inputs, run, training
 from skdeep.engine.forward_pass import PREDICT_CHUNK
 from skdeep.engine.process import quiet_retracing
 from skdeep.engine.routing import route_params
@@ -120,6 +120,8 @@ def _check_no_missing_target(y):
     """A clear error for NaN / None in y, before any conversion hides it."""
     if y is None or isinstance(y, str):
         return
+    if isinstance(y, np.ndarray) and y.dtype.kind in "biu":
+        return  # integers and booleans cannot be missing (no object copy)
     values = np.asarray(y, dtype=object)
     if values.size == 0 or values.ndim == 0:
         return
@@ -330,8 +332,15 @@ class BaseKerasEstimator(BaseEstimator):
     def _validate_X(self, X, y="no_validation", *, reset):
         """Validate X (and y) with scikit-learn; float32 arrays or CSR matrices.
 
-        Sparse X stays sparse: it is densified one batch at a time.
+        Sparse X stays sparse: it is densified one batch at a time. A memmap
+        stays on disk: its dtype and shape are checked on its first rows, and
+        it is read batch by batch (``skdeep.engine.inputs``).
         """
+        if isinstance(X, np.memmap):
+            return self._validate_memmap(X, y, reset=reset)
+        if isinstance(X, inputs.KerasData):  # batches checked as they are read
+            validate_data(self, X.head[0][:2].astype(np.float32), reset=reset)
+            return X if isinstance(y, str) and y == "no_validation" else (X, y)
         kwargs = dict(reset=reset, accept_sparse=("csr", "csc", "coo"),
                       dtype=(np.float32, np.float64))
         try:
@@ -352,6 +361,22 @@ class BaseKerasEstimator(BaseEstimator):
         X = (sp.csr_matrix(X, dtype=np.float32) if sp.issparse(X)
              else np.asarray(X, dtype=np.float32))
         return X if isinstance(y, str) and y == "no_validation" else (X, y)
+
+    def _validate_memmap(self, X, y, *, reset):
+        """Check memmap X without reading it whole: scikit-learn validates
+        its first rows (dtype, number of features) and y in full (in memory);
+        X itself is returned unread (values are not checked for NaN)."""
+        from sklearn.utils import check_array, check_consistent_length
+
+        inputs.check_memmap(X)
+        head = np.asarray(X[:2], dtype=np.float32)
+        validate_data(self, head, reset=reset, dtype=np.float32)
+        if isinstance(y, str) and y == "no_validation":
+            return X
+        y = check_array(y, ensure_2d=False, dtype="numeric" if self._y_numeric
+                        else None, input_name="y")
+        check_consistent_length(X, y)
+        return X, y
 
     def _prepare_sample_weight(self, sample_weight, X, y_raw):
         """Merge ``sample_weight`` and ``class_weight``; normalise to mean 1.
@@ -375,7 +400,7 @@ class BaseKerasEstimator(BaseEstimator):
         return 1.0
 
     # ---------------------------------------------------------------- fitting
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train the network on ``(X, y)``.
 
         With ``early_stopping=True``, ``validation_fraction`` of the rows are
@@ -390,10 +415,17 @@ class BaseKerasEstimator(BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. Sparse matrices are densified one batch at a time.
+        X : {array-like, sparse matrix, memmap, Keras dataset}
+            Training data of shape (n_samples, n_features). Sparse matrices
+            are densified one batch at a time; a NumPy memmap is read batch
+            by batch, never whole. A ``keras.utils.PyDataset`` or a
+            ``tf.data.Dataset`` yields batches ``(x, y)`` or ``(x, y,
+            sample_weight)`` and is trained in its own order: it is read
+            once first (its width, a classifier's classes), and early
+            stopping watches the training loss (no rows are held out).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Target values (class labels for classifiers).
+            Target values (class labels for classifiers); None for a Keras
+            dataset.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights; only their ratios matter.
 
@@ -446,6 +478,9 @@ class BaseKerasEstimator(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, *, epochs, continuing, validate,
              partial=False, **target_kwargs):
+        dataset = inputs.is_keras_dataset(X)
+        if dataset:  # read once: its width and (classifiers) its classes
+            X, y, validate = self._scan_dataset(X, y, sample_weight, validate)
         _check_no_missing_target(y)
         if continuing:
             _check_same_inputs(self, self.__dict__.get("_input_signature"), X, y,
@@ -525,6 +560,25 @@ class BaseKerasEstimator(BaseEstimator):
         """The target as the user gave it, from its encoded form."""
         raise NotImplementedError
 
+    def _scan_dataset(self, X, y, sample_weight, validate):
+        """A Keras dataset read once (``skdeep.engine.inputs.scan``):
+        ``(data, y, validate)`` where y stands for the dataset's targets (a
+        classifier's classes, else the first batch's) and there is no
+        validation split (the dataset has no rows to hold out: early
+        stopping watches the training loss)."""
+        from sklearn.base import is_classifier
+
+        if y is not None or sample_weight is not None or getattr(
+                self, "class_weight", None) is not None:
+            raise ValueError(
+                f"{type(self).__name__}.fit got a Keras dataset, which yields "
+                "its own targets and weights as batches (x, y) or (x, y, "
+                "sample_weight), and also y, sample_weight or class_weight. "
+                "Call fit(dataset) with y=None and put the weights in the "
+                "batches.")
+        data = inputs.scan(X, labels=is_classifier(self))
+        return data, (data.labels if data.labels is not None else data.head[1]), False
+
     def _engine_fit(self, model, data, validation, spec):
         history, compiled = run.fit(model, data, validation, spec)
         if compiled:  # predictions may share the loop's forward pass
@@ -562,11 +616,44 @@ class BaseKerasEstimator(BaseEstimator):
             _, counts = np.unique(stratify, axis=0, return_counts=True)
             if counts.min() < 2 or n_val < len(counts) or n - n_val < len(counts):
                 stratify = None
+        if isinstance(X, np.memmap):  # rows held out by index, X unread
+            return self._split_rows(X, y, sample_weight, seed, n_val, stratify)
         arrays = [X, y] + ([sample_weight] if sample_weight is not None else [])
         parts = train_test_split(*arrays, test_size=n_val, random_state=seed,
                                  stratify=stratify)
         sw_train, sw_val = parts[4:6] if sample_weight is not None else (None, None)
         return (parts[0], parts[2], sw_train), (parts[1], parts[3], sw_val)
+
+    @staticmethod
+    def _split_rows(X, y, sample_weight, seed, n_val, stratify):
+        """``_split`` for memmap X, as sorted row indices (X is not read).
+
+        scikit-learn's stratified split needs several int64 copies of the
+        labels (0.6 GB for 8 million rows), so this one draws per class:
+        each class gives its share of the ``n_val`` rows (largest
+        remainders), drawn by ``np.random.default_rng(seed)``.
+        """
+        rng = np.random.default_rng(seed)
+        n = X.shape[0]
+        if stratify is None or stratify.ndim != 1 or stratify.dtype.kind not in "iu":
+            val = rng.choice(n, size=n_val, replace=False)
+        else:
+            counts = np.bincount(stratify)
+            share = n_val * counts / n
+            take = np.floor(share).astype(np.int64)
+            extra = np.argsort(-(share - take), kind="stable")[:n_val - take.sum()]
+            take[extra] += 1
+            val = np.concatenate([
+                rng.choice(np.flatnonzero(stratify == c), size=k, replace=False)
+                for c, k in enumerate(take) if k])
+        val = np.sort(val)
+        keep = np.ones(n, bool)
+        keep[val] = False
+        train = np.flatnonzero(keep)
+        del keep
+        sw = sample_weight
+        return ((inputs.Rows(X, train), y[train], None if sw is None else sw[train]),
+                (inputs.Rows(X, val), y[val], None if sw is None else sw[val]))
 
     def _build_network(self, seed):
         """Build a new network for this fit (compiled by the engine)."""
@@ -605,6 +692,9 @@ class BaseKerasEstimator(BaseEstimator):
     def _loss_data(self, model, train, validation):
         """``(train, validation)`` with the target as the loss takes it."""
         X, y, sw = train
+        if isinstance(X, inputs.KerasData):  # each batch's y encoded as read
+            X.encode = lambda batch: self._loss_target(
+                self._transform_target(batch), model)
         data = (X, self._loss_target(y, model), sw)
         if validation is not None:
             Xv, yv, swv = validation
@@ -735,6 +825,12 @@ class BaseKerasEstimator(BaseEstimator):
     def _predict_raw(self, X):
         """Network outputs for X as a float64 array of shape (n, n_units)."""
         self._check_fitted()
+        if inputs.is_keras_dataset(X):  # x of each batch, in order
+            forward = self._forward()
+            parts = [np.asarray(forward(self._validate_X(x, reset=False)))
+                     for x in inputs.x_batches(X)]
+            out = np.concatenate(parts).astype(np.float64, copy=False)
+            return out.reshape(out.shape[0], -1)
         X = self._validate_X(X, reset=False)
         out = np.asarray(self._forward()(X)).astype(np.float64, copy=False)
         return out.reshape(out.shape[0], -1)
