@@ -63,7 +63,7 @@ from skdeep.engine.routing import (
     check_routed_names,
     route_params,
 )
-from skdeep.estimators.base import (
+from skdeep.estimators._inputs import (
     _check_no_missing_target,
     _check_same_inputs,
     _input_signature,
