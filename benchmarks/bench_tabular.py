@@ -43,6 +43,8 @@ DATASETS = {  # name: (package, item, target, task, drop)
     "computers": ("Ecdat", "Computers", "price", "regression", ()),
 }
 MODELS = ("hgb", "mlp", "realmlp", "tabular")
+# RealMLP's subprocess: torch and its BLAS on one thread each
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 SPLIT_SEEDS = (0, 1, 2)
 
 
@@ -80,7 +82,7 @@ def error(task, y_true, y_pred):
     return float(np.mean(np.asarray(y_true) != np.asarray(y_pred)))
 
 
-def make_model(kind, task):
+def make_model(kind, task, tabular_params=None):
     regression = task == "regression"
     if kind == "hgb":
         from sklearn.ensemble import (
@@ -94,13 +96,18 @@ def make_model(kind, task):
         from skdeep import MLPClassifier, MLPRegressor, make_tabular_pipeline
         return make_tabular_pipeline(MLPRegressor() if regression else MLPClassifier())
     if kind == "realmlp":
+        import torch
         from pytabkit import RealMLP_TD_Classifier, RealMLP_TD_Regressor
+
+        # one thread: on a shared, oversubscribed machine torch's thread pool
+        # spun for minutes (337 s wall for one fit on OJ); CPU seconds compare
+        torch.set_num_threads(1)
         cls = RealMLP_TD_Regressor if regression else RealMLP_TD_Classifier
-        return cls(random_state=0, n_threads=2, device="cpu", verbosity=0)
+        return cls(random_state=0, n_threads=1, device="cpu", verbosity=0)
     if kind == "tabular":
         from skdeep import TabularClassifier, TabularRegressor
         cls = TabularRegressor if regression else TabularClassifier
-        return cls(random_state=0)
+        return cls(random_state=0, **(tabular_params or {}))
     raise ValueError(f"unknown model {kind!r}; choose from {MODELS}")
 
 
@@ -117,7 +124,7 @@ def _threads(kind):
     return threadpool_limits(1, user_api="openmp")
 
 
-def run(models, datasets, seeds, log=print):
+def run(models, datasets, seeds, log=print, tabular_params=None):
     """A list of result rows ``{dataset, split, model, error, fit_s, cpu_s}``;
     ``log`` gets each row as a JSON line as soon as it is measured."""
     rows = []
@@ -125,7 +132,7 @@ def run(models, datasets, seeds, log=print):
         X, y, task = load(name)
         for seed, (train, test) in splits(y, task, seeds):
             for kind in models:
-                model = make_model(kind, task)
+                model = make_model(kind, task, tabular_params)
                 X_train = X.iloc[train]
                 if kind == "realmlp":
                     # pytabkit reads pandas categories; give it its own copy
@@ -140,6 +147,8 @@ def run(models, datasets, seeds, log=print):
                        "error": error(task, y[test], pred), "fit_s": fit_s,
                        "cpu_s": cpu_s,
                        "n_rows": len(train), "n_columns": X.shape[1]}
+                if kind == "tabular" and tabular_params:
+                    row["params"] = tabular_params
                 rows.append(row)
                 log(row)
     return rows
@@ -214,6 +223,9 @@ def main(argv=None):
                         help="python of the environment that has pytabkit")
     parser.add_argument("--realmlp-results", default=None,
                         help="JSON of an earlier run to take RealMLP's rows from")
+    parser.add_argument("--tabular-params", default=None, metavar="JSON",
+                        help="parameters of TabularClassifier / TabularRegressor "
+                        "for ablations, e.g. '{\"learning_rate\": 0.002}'")
     parser.add_argument("--log", default=None,
                         help="also append each result row to this JSON-lines file")
     parser.add_argument("--summarize", nargs="+", default=None, metavar="FILE",
@@ -248,7 +260,8 @@ def main(argv=None):
             subprocess.run([args.realmlp_python, __file__, "--models", "realmlp",
                             "--datasets", ",".join(datasets), "--seeds",
                             ",".join(map(str, seeds)), "--out", out], check=True,
-                           env={**os.environ, "PYTHONPATH": ""})
+                           env={**os.environ, "PYTHONPATH": "",
+                                                  **ONE_THREAD})
             with open(out) as f:
                 rows += json.load(f)
     def log(row):
@@ -257,7 +270,8 @@ def main(argv=None):
             with open(args.log, "a") as f:
                 f.write(json.dumps(row) + "\n")
 
-    rows += run(here, datasets, seeds, log=log)
+    tabular_params = json.loads(args.tabular_params or "{}")
+    rows += run(here, datasets, seeds, log=log, tabular_params=tabular_params)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(rows, f, indent=1)
