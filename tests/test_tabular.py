@@ -271,3 +271,27 @@ def test_early_stopping_on_the_score_scores_the_ensembles_predictions(cls):
     est = cls(**_TINY, early_stopping=False, early_stopping_metric="score").fit(X, y)
     assert len(est.history_["score"]) == est.n_iter_
     assert_allclose(est.history_["score"][-1], est.score(X, y), rtol=1e-5)
+
+
+def test_quantile_numeric_transform_keeps_only_the_order_of_numbers():
+    # "quantile" maps each number column through its empirical distribution
+    # to a normal: a strictly increasing change of a column (a log scale, a
+    # heavy tail) gives the same fit; "robust" scaling sees the change
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"income": rng.lognormal(3, 1, 80),
+                      "rooms": rng.randint(1, 6, 80).astype(float),
+                      "town": rng.choice(["a", "b", "c"], 80)})
+    y = np.log(X["income"]) + X["rooms"] + rng.normal(0, 0.1, 80)
+    changed = X.assign(income=np.log(X["income"]) ** 3, rooms=X["rooms"] * 100)
+    new = X.sample(10, random_state=1)
+    new_changed = changed.loc[new.index]
+    predictions = {}
+    for transform in ("quantile", "robust"):
+        fits = [TabularRegressor(**_TINY, numeric_transform=transform).fit(A, y)
+                for A in (X, changed)]
+        predictions[transform] = (fits[0].predict(new),
+                                  fits[1].predict(new_changed))
+    assert_allclose(*predictions["quantile"], rtol=1e-5)
+    assert np.abs(np.subtract(*predictions["robust"])).max() > 1e-3
+    with pytest.raises(ValueError, match="'numeric_transform' parameter"):
+        TabularRegressor(numeric_transform="log").fit(X, y)

@@ -4,11 +4,17 @@ Turns a raw table (a DataFrame of numbers, strings, categories and booleans
 with missing values, or a NumPy array, object arrays included) into the one
 float32 matrix the tabular network reads (``skdeep.architectures.tabular``):
 
-- numbers (booleans too): centred on the median, divided by the
-  interquartile range (half the range when that is 0), then smoothly clipped,
-  ``x / sqrt(1 + (x / 3) ** 2)`` (RealMLP's robust scaling); ``inf`` and
-  missing values become 0, with a missing indicator for each column that had
-  missing values at fit;
+- numbers (booleans too), ``numeric_transform="robust"``: centred on the
+  median, divided by the interquartile range (half the range when that is
+  0), then smoothly clipped, ``x / sqrt(1 + (x / 3) ** 2)`` (RealMLP's robust
+  scaling); ``"quantile"``: mapped through the column's empirical
+  distribution to a standard normal (at most 1,000 quantiles, outputs
+  bounded at +-5.2, as scikit-learn's
+  ``QuantileTransformer(output_distribution="normal")``, except that tied
+  values at either end map to the middle of their probability range, not
+  to +-5.2: a 0 / 1 column becomes about -+0.67); ``inf`` and
+  missing values become 0 (the median), with a missing indicator for each
+  column that had missing values at fit;
 - categories with at most ``max_one_hot`` levels (missing counts as a level
   when seen at fit): one-hot, a single +-1 column for two levels; more
   levels: an integer code (0 for a level unseen at fit) for a learned
@@ -23,6 +29,8 @@ import pandas as pd
 __all__ = ["TableEncoder"]
 
 _CLIP = 3.0
+_N_QUANTILES = 1000
+_BOUND = 1e-7  # scikit-learn's: normal outputs within ppf(1e-7) = -5.2, +5.2
 
 
 def _columns(X):
@@ -63,15 +71,19 @@ def _as_text(column):
 class TableEncoder:
     """Fitted column rules (see the module docstring)."""
 
-    def __init__(self, max_one_hot=8):
+    def __init__(self, max_one_hot=8, numeric_transform="robust"):
         self.max_one_hot = max_one_hot
+        self.numeric_transform = numeric_transform
 
     def fit(self, X):
         self.columns_ = []
         for column in _columns(X):
             numbers = _as_numbers(column)
             if numbers is not None:
-                self.columns_.append(self._fit_numeric(numbers))
+                rule = self._fit_numeric(numbers)
+                if self.numeric_transform == "quantile":
+                    rule.update(_fit_quantiles(numbers))
+                self.columns_.append(rule)
             else:
                 self.columns_.append(self._fit_category(*_as_text(column)))
         numeric = [c for c in self.columns_ if c["kind"] == "numeric"]
@@ -116,8 +128,13 @@ class TableEncoder:
                     x = pd.to_numeric(column, errors="coerce").to_numpy(
                         np.float64, na_value=np.nan)
                 bad = ~np.isfinite(x)
-                z = (np.where(bad, rule["center"], x) - rule["center"]) / rule["scale"]
-                numeric.append(z / np.sqrt(1.0 + (z / _CLIP) ** 2))
+                if "quantiles" in rule:
+                    numeric.append(_quantile_normal(
+                        np.where(bad, rule["center"], x), rule["quantiles"]))
+                else:
+                    z = (np.where(bad, rule["center"], x) - rule["center"]) / rule[
+                        "scale"]
+                    numeric.append(z / np.sqrt(1.0 + (z / _CLIP) ** 2))
                 if rule["indicator"]:
                     indicators.append(bad.astype(np.float64))
                 continue
@@ -140,3 +157,27 @@ class TableEncoder:
         if not parts:
             return np.zeros((n, 0), np.float32)
         return np.column_stack(parts).astype(np.float32)
+
+
+def _fit_quantiles(x):
+    """The column's quantiles at evenly spaced levels (for ``"quantile"``)."""
+    finite = x[np.isfinite(x)]
+    if len(finite) == 0:
+        finite = np.zeros(1)
+    levels = np.linspace(0.0, 1.0, min(_N_QUANTILES, len(finite)))
+    return {"quantiles": np.quantile(finite, levels)}
+
+
+def _quantile_normal(x, quantiles):
+    """Normal scores of x through the fitted quantiles: the probability is
+    interpolated upwards and downwards and averaged, so that tied values (a
+    discrete column) map to the middle of their probability range, then
+    passed through the normal's inverse CDF; the median maps to 0."""
+    from scipy.special import ndtri
+
+    if len(quantiles) < 2 or quantiles[0] == quantiles[-1]:
+        return np.zeros(len(x))
+    levels = np.linspace(0.0, 1.0, len(quantiles))
+    p = 0.5 * (np.interp(x, quantiles, levels)
+               - np.interp(-x, -quantiles[::-1], -levels[::-1]))
+    return ndtri(np.clip(p, _BOUND, 1.0 - _BOUND))

@@ -37,6 +37,7 @@ _TABULAR_CONSTRAINTS = {
     "frequency_scale": [Interval(Real, 0, None, closed="neither")],
     "category_embedding_dim": [Interval(Integral, 1, None, closed="left")],
     "max_one_hot": [Interval(Integral, 1, None, closed="left")],
+    "numeric_transform": [StrOptions({"robust", "quantile"})],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
 }
 
@@ -66,6 +67,16 @@ _PARAMS_DOC = """
     max_one_hot : int, default=8
         Category columns with at most this many levels (missing counts as one)
         are one-hot encoded; others get learned embeddings.
+    numeric_transform : {"robust", "quantile"}, default="robust"
+        How numbers are scaled before the network: ``"robust"`` centres each
+        column on its median, divides by its interquartile range and clips
+        smoothly, ``x / sqrt(1 + (x / 3) ** 2)`` (RealMLP's); ``"quantile"``
+        maps it through its empirical distribution (up to 1,000 quantiles of
+        the rows given to ``fit``) to a standard normal, like
+        ``sklearn.preprocessing.QuantileTransformer(output_distribution=
+        "normal")`` (TabM's choice; it undoes skewed and heavy-tailed
+        columns, and keeps only their order: a strictly increasing change of
+        a column does not change the fit).
     weight_decay : float, default=0.0
         Decoupled weight decay of AdamW on the layers' kernels (never on
         biases, embeddings or scales). A positive value trains with
@@ -132,7 +143,8 @@ class _TabularMixin:
                             estimator=self)
             check_consistent_length(X, y)
         if reset:
-            self._encoder = TableEncoder(self.max_one_hot).fit(X)
+            self._encoder = TableEncoder(self.max_one_hot,
+                                         self.numeric_transform).fit(X)
         Xt = self._encoder.transform(X)
         return Xt if no_y else (Xt, y)
 
@@ -313,6 +325,7 @@ class TabularClassifier(_TabularMixin, BaseKerasClassifier):
         frequency_scale=0.1,
         category_embedding_dim=8,
         max_one_hot=8,
+        numeric_transform="robust",
         label_smoothing=0.1,
         weight_decay=0.0,
         optimizer="adamw",
@@ -343,6 +356,7 @@ class TabularClassifier(_TabularMixin, BaseKerasClassifier):
         self.frequency_scale = frequency_scale
         self.category_embedding_dim = category_embedding_dim
         self.max_one_hot = max_one_hot
+        self.numeric_transform = numeric_transform
         self.label_smoothing = label_smoothing
         self.weight_decay = weight_decay
         self.optimizer = optimizer
@@ -468,6 +482,7 @@ class TabularRegressor(_TabularMixin, BaseKerasRegressor):
         frequency_scale=0.1,
         category_embedding_dim=8,
         max_one_hot=8,
+        numeric_transform="robust",
         weight_decay=0.0,
         optimizer="adamw",
         learning_rate=1e-2,
@@ -496,6 +511,7 @@ class TabularRegressor(_TabularMixin, BaseKerasRegressor):
         self.frequency_scale = frequency_scale
         self.category_embedding_dim = category_embedding_dim
         self.max_one_hot = max_one_hot
+        self.numeric_transform = numeric_transform
         self.weight_decay = weight_decay
         self.optimizer = optimizer
         self.learning_rate = learning_rate
