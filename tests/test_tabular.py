@@ -150,6 +150,10 @@ def test_tune_uses_the_default_spaces():
     assert "label_smoothing" in default_space(TabularClassifier())
     pytest.importorskip("optuna")
     assert "n_ensemble" in default_space(TabularClassifier(), strategy="bayes")
+    # both number transforms are searched (random, halving and bayes)
+    assert set(default_space(TabularRegressor())["numeric_transform"]) == {
+        "robust", "quantile"}
+    assert "numeric_transform" in default_space(TabularRegressor(), strategy="bayes")
     X, y = _mixed_frame(n=40)
     space = default_space(TabularClassifier(), strategy="grid")
     search = tune(TabularClassifier(**_TINY),

@@ -199,7 +199,8 @@ _TABULAR_RANDOM = {
     "dropout": [0.0, 0.1, 0.15, 0.3],
     "n_ensemble": [1, 4, 8, 16],
     "numeric_embedding": ["periodic", "none"],
-    "frequency_scale": loguniform(0.01, 1.0),
+    "frequency_scale": loguniform(0.03, 3.0),
+    "numeric_transform": ["robust", "quantile"],
 }
 _TABULAR_GRID = {
     "learning_rate": [1e-3, 3e-3],
