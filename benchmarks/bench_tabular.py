@@ -19,6 +19,12 @@ not change). ``--skip-realmlp`` leaves it out; ``--realmlp-results FILE``
 reuses the JSON written by an earlier run (``--out``). Results go to ``--out``
 (JSON) and ``--log`` (JSON lines, row by row) and a Markdown table is printed;
 ``--summarize FILE ...`` prints the table of earlier runs.
+``--tabular-params '{"learning_rate": 0.002}'`` passes parameters to
+TabularClassifier / TabularRegressor for ablations (the rows record them;
+``bench_tabular_ablations.jsonl`` holds the README's, each row's ``params``
+relative to the defaults before the regressor's were changed). RealMLP runs
+with one torch / OpenMP thread (``OMP_NUM_THREADS=1``,
+``torch.set_num_threads(1)``) and its missing numbers filled, as it refuses them.
 """
 
 import argparse
