@@ -207,7 +207,9 @@ def blocks(X, name="X"):
 
 def _frame_blocks(X, name):
     _frame_dtypes_check(X, name)
-    sizes = X.map_partitions(len).compute()  # one pass, one partition at a time
+    # one pass, one partition at a time, of one column (Parquet reads only it)
+    sizes = (X[list(X.columns[:1])] if len(X.columns) else X).map_partitions(
+        len).compute()
     dtype = np.result_type(*(getattr(dt, "numpy_dtype", dt) for dt in X.dtypes))
     return Blocks(list(X.to_delayed()), np.asarray(sizes), (len(X.columns),),
                   dtype, columns=list(X.columns))
