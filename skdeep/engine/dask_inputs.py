@@ -207,11 +207,15 @@ def blocks(X, name="X"):
 
 def _frame_blocks(X, name):
     _frame_dtypes_check(X, name)
-    # one pass, one partition at a time, of one column (Parquet reads only it)
-    sizes = (X[list(X.columns[:1])] if len(X.columns) else X).map_partitions(
-        len).compute()
+    # one pass, one partition at a time (all columns: a projection to fewer
+    # columns may let Dask merge Parquet files into other partitions)
+    sizes = X.map_partitions(len).compute()
     dtype = np.result_type(*(getattr(dt, "numpy_dtype", dt) for dt in X.dtypes))
-    return Blocks(list(X.to_delayed()), np.asarray(sizes), (len(X.columns),),
+    parts = list(X.to_delayed())
+    if len(parts) != len(sizes):  # pragma: no cover - Dask keeps them equal
+        raise RuntimeError(f"{name} has {len(parts)} partitions but Dask counted "
+                           f"the rows of {len(sizes)}.")
+    return Blocks(parts, np.asarray(sizes), (len(X.columns),),
                   dtype, columns=list(X.columns))
 
 
