@@ -253,8 +253,9 @@ def _take(a, index):
 
 
 # ------------------------------------------------------------------ batches
-def epoch_batches(X, others, batch_size, seed, epoch, shuffle):
-    """The batches of one epoch: tuples ``(x, *others[rows])``.
+def epoch_groups(X, others, batch_size, seed, epoch, shuffle):
+    """The rows of one epoch in groups ``(x, *others[rows])`` of whole
+    batches (``k * batch_size`` rows; the last group holds the rest).
 
     With ``shuffle``, the blocks come in a seeded order and a shuffle buffer
     of one block (at least one batch) mixes rows of consecutive blocks.
@@ -273,14 +274,22 @@ def epoch_batches(X, others, batch_size, seed, epoch, shuffle):
             mix = rng.permutation(len(pool_i))
             pool_x, pool_i = pool_x[mix], pool_i[mix]
         last = n_read == len(order)
+        whole = max(0, len(pool_i) - (0 if last else keep)) // batch_size
+        cuts = [whole * batch_size] + ([len(pool_i)] if last else [])
         start = 0
-        while len(pool_i) - start >= batch_size + (0 if last else keep) or (
-                last and start < len(pool_i)):
-            stop = start + batch_size
-            rows = pool_i[start:stop]
-            yield (pool_x[start:stop], *(o[rows] for o in others))
+        for stop in cuts:
+            if stop > start:
+                rows = pool_i[start:stop]
+                yield (pool_x[start:stop], *(o[rows] for o in others))
             start = stop
         pool_x, pool_i = pool_x[start:], pool_i[start:]
+
+
+def epoch_batches(X, others, batch_size, seed, epoch, shuffle):
+    """The batches of one epoch (:func:`epoch_groups` cut in batches)."""
+    for group in epoch_groups(X, others, batch_size, seed, epoch, shuffle):
+        for start in range(0, len(group[0]), batch_size):
+            yield tuple(part[start:start + batch_size] for part in group)
 
 
 def _split_arrays(arrays):
@@ -305,19 +314,23 @@ def tf_batches(arrays, batch_size, seed, epoch_offset, shuffle, *, endless=True)
     X, others = _split_arrays(arrays)
     steps = max(1, math.ceil(len(X) / batch_size))
 
-    def generate():
+    def generate():  # whole batches stacked: one Python call per group
         epoch = 0
         while True:
-            yield from epoch_batches(X, others, batch_size, seed,
-                                     epoch_offset + epoch, shuffle)
+            for group in epoch_groups(X, others, batch_size, seed,
+                                      epoch_offset + epoch, shuffle):
+                size = min(batch_size, len(group[0]))
+                yield tuple(part.reshape(-1, size, *part.shape[1:])
+                            for part in group)
             epoch += 1
             if not endless:
                 return
 
-    signature = (tf.TensorSpec((None, *X.shape_1), tf.float32),
-                 *(tf.TensorSpec((None, *o.shape[1:]), tf.as_dtype(o.dtype))
+    signature = (tf.TensorSpec((None, None, *X.shape_1), tf.float32),
+                 *(tf.TensorSpec((None, None, *o.shape[1:]), tf.as_dtype(o.dtype))
                    for o in others))
     data = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    data = data.unbatch()  # back to batches
     if not endless:
         data = data.apply(tf.data.experimental.assert_cardinality(steps))
     return data.prefetch(2)

@@ -294,17 +294,19 @@ class BaseKerasEstimator(BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, memmap, Keras dataset}
+        X : {array-like, sparse matrix, memmap, Dask collection, Keras dataset}
             Training data of shape (n_samples, n_features). Sparse matrices
             are densified one batch at a time; a NumPy memmap is read batch
-            by batch, never whole. A ``keras.utils.PyDataset`` or a
+            by batch, never whole; a Dask array or DataFrame block by block
+            (blocks in a seeded shuffled order and a shuffle buffer; whole
+            blocks held out for early stopping). A ``keras.utils.PyDataset`` or a
             ``tf.data.Dataset`` yields batches ``(x, y)`` or ``(x, y,
             sample_weight)`` and is trained in its own order: it is read
             once first (its width, a classifier's classes), and early
             stopping watches the training loss (no rows are held out).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values (class labels for classifiers); None for a Keras
-            dataset.
+            dataset. A Dask y is computed into memory.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights; only their ratios matter.
 
