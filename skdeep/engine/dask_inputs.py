@@ -31,6 +31,8 @@ __all__ = ["Blocks", "batches", "blocks", "gather", "import_dask", "is_dask",
 
 # Blocks read ahead of the one being trained on, in a background thread.
 PREFETCH = 1
+# Rows handed to tf.data per Python call: whole batches, about this many bytes.
+GROUP_BYTES = 8 * 2**20
 
 
 def import_dask():
@@ -253,9 +255,11 @@ def _take(a, index):
 
 
 # ------------------------------------------------------------------ batches
-def epoch_groups(X, others, batch_size, seed, epoch, shuffle):
+def epoch_groups(X, others, batch_size, seed, epoch, shuffle,
+                 group_bytes=GROUP_BYTES):
     """The rows of one epoch in groups ``(x, *others[rows])`` of whole
-    batches (``k * batch_size`` rows; the last group holds the rest).
+    batches (``k * batch_size`` rows, about ``group_bytes`` of x at most;
+    the last group holds the rest).
 
     With ``shuffle``, the blocks come in a seeded order and a shuffle buffer
     of one block (at least one batch) mixes rows of consecutive blocks.
@@ -264,25 +268,29 @@ def epoch_groups(X, others, batch_size, seed, epoch, shuffle):
     order = rng.permutation(len(X.ids)) if shuffle else np.arange(len(X.ids))
     sizes, offsets = X.sizes[X.ids], X.offsets
     keep = int(max(batch_size, sizes.max())) if shuffle else 0
+    row_bytes = 4 * int(np.prod(X.shape_1))
+    group_rows = batch_size * max(1, group_bytes // (row_bytes * batch_size))
     pool_x = np.empty((0, *X.shape_1), np.float32)
     pool_i = np.empty(0, np.int64)
     for n_read, (k, block) in enumerate(zip(order, X.iter_blocks(order),
                                             strict=True), start=1):
         pool_x = np.concatenate([pool_x, block])
         pool_i = np.concatenate([pool_i, np.arange(offsets[k], offsets[k + 1])])
-        if shuffle:
-            mix = rng.permutation(len(pool_i))
-            pool_x, pool_i = pool_x[mix], pool_i[mix]
+        del block
+        mix = rng.permutation(len(pool_i)) if shuffle else None
         last = n_read == len(order)
         whole = max(0, len(pool_i) - (0 if last else keep)) // batch_size
         cuts = [whole * batch_size] + ([len(pool_i)] if last else [])
         start = 0
-        for stop in cuts:
-            if stop > start:
-                rows = pool_i[start:stop]
-                yield (pool_x[start:stop], *(o[rows] for o in others))
+        for stop in cuts:  # rows gathered per group as they leave the pool
+            for begin in range(start, stop, group_rows) if stop > start else ():
+                end = min(stop, begin + group_rows)
+                take = slice(begin, end) if mix is None else mix[begin:end]
+                rows = pool_i[take]
+                yield (pool_x[take], *(o[rows] for o in others))
             start = stop
-        pool_x, pool_i = pool_x[start:], pool_i[start:]
+        rest = slice(start, None) if mix is None else mix[start:]
+        pool_x, pool_i = pool_x[rest], pool_i[rest]
 
 
 def epoch_batches(X, others, batch_size, seed, epoch, shuffle):
