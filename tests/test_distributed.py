@@ -163,3 +163,17 @@ def test_durable_search_survives_a_worker_killed_mid_fit(data, tmp_path):
 
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT COUNT(*) FROM fits").fetchone()[0] == 8
+
+
+def test_dask_backend_with_dask_data_says_to_tune_on_a_sample(client, data):
+    # each fit would read the Dask data on a worker (the fits' nested computes
+    # deadlocked the one-thread workers): refused, with the recipe
+    import dask.array as da
+
+    X, y = data
+    Xd = da.from_array(X, chunks=(60, X.shape[1]))
+    for args in ((Xd, y), (X, da.from_array(y, chunks=60))):
+        with pytest.raises(ValueError, match=r"got [Xy] as a Dask Array.*Tune on "
+                                             r"a sample.*clone\(search"):
+            tune(MLPClassifier(**TINY), *args, space=SPACE, strategy="grid",
+                 cv=2, verbose=0, backend="dask")

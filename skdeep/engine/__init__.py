@@ -12,6 +12,8 @@
 - ``cache``: the bounded cache of traced loops and forward passes.
 - ``forward_pass``: the one padded forward pass of fitted networks (``predict``).
 - ``keras_fit``: ``keras.Model.fit`` for what the compiled loop does not run.
+- ``inputs`` / ``dask_inputs``: data read batch by batch (memmaps, Keras
+  datasets; Dask arrays and DataFrames block by block, the ``dask`` extra).
 - ``routing``, ``keras_objects``, ``process``: scikeras-style parameter
   routing, Keras object helpers, TensorFlow's retracing warning silenced
   for skdeep's own calls (no process-wide settings).

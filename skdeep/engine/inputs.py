@@ -6,7 +6,10 @@ One place decides how an input kind is read (after Keras's
 subset of a memmap's rows held by index (the training / validation split),
 :func:`tf_batches` the ``tf.data`` pipeline that trains from it on
 TensorFlow (:func:`batches`, a ``keras.utils.PyDataset``, on other backends)
-and :func:`read` rows of it as float32. Keras datasets (``PyDataset``,
+and :func:`read` rows of it as float32. Dask arrays and DataFrames stream
+too: :func:`streams` is true for them and :func:`tf_batches` / :func:`batches`
+hand them to ``skdeep.engine.dask_inputs`` (blocks in a shuffled order and a
+shuffle buffer rather than a permutation of rows). Keras datasets (``PyDataset``,
 ``tf.data.Dataset``) are read once by :func:`scan` (:class:`KerasData`).
 
 Every epoch's order is the permutation the in-memory paths use (TensorFlow's
@@ -19,6 +22,8 @@ locality) and put back in the batch's order.
 import math
 
 import numpy as np
+
+from skdeep.engine import dask_inputs
 
 __all__ = ["KerasData", "Rows", "batches", "check_memmap", "is_keras_dataset",
            "read", "scan", "streams", "tf_batches", "x_batches"]
@@ -48,8 +53,9 @@ class Rows:
 
 
 def streams(X):
-    """Whether X is read batch by batch (a memmap, or rows of one)."""
-    return isinstance(X, (np.memmap, Rows))
+    """Whether X is read batch by batch (a memmap, or rows of one; a Dask
+    array or DataFrame, see ``skdeep.engine.dask_inputs``)."""
+    return isinstance(X, (np.memmap, Rows)) or dask_inputs.is_dask(X)
 
 
 def check_memmap(X, name="X"):
@@ -110,6 +116,8 @@ def batches(arrays, batch_size, seed, epoch_offset, shuffle):
     """
     import keras
 
+    if dask_inputs.is_dask(arrays[0]):  # blocks in a shuffled order
+        return dask_inputs.batches(arrays, batch_size, seed, epoch_offset, shuffle)
     n = len(arrays[0])
 
     class Batches(keras.utils.PyDataset):
@@ -281,6 +289,9 @@ def tf_batches(arrays, batch_size, seed, epoch_offset, shuffle, *, endless=True)
     (Keras then keeps one iterator, reading ``steps_per_epoch`` batches)."""
     import tensorflow as tf
 
+    if dask_inputs.is_dask(arrays[0]):  # blocks in a shuffled order
+        return dask_inputs.tf_batches(arrays, batch_size, seed, epoch_offset,
+                                      shuffle, endless=endless)
     n = len(arrays[0])
     steps = max(1, math.ceil(n / batch_size))
     outs = [tf.float32 if streams(a) else tf.as_dtype(a.dtype) for a in arrays]

@@ -36,7 +36,7 @@ from skdeep._compat import (
     check_sample_weight,
     validate_data,
 )
-from skdeep.engine import inputs, run, training
+from skdeep.engine import dask_inputs, inputs, run, training
 from skdeep.engine.forward_pass import PREDICT_CHUNK
 from skdeep.engine.process import quiet_retracing
 from skdeep.engine.routing import route_params
@@ -205,9 +205,12 @@ class BaseKerasEstimator(BaseEstimator):
 
         Sparse X stays sparse: it is densified one batch at a time. A memmap
         stays on disk: its dtype and shape are checked on its first rows, and
-        it is read batch by batch (``skdeep.engine.inputs``).
+        it is read batch by batch (``skdeep.engine.inputs``), and so is a
+        Dask array or DataFrame, block by block (its metadata checked).
         """
-        if isinstance(X, np.memmap):
+        if dask_inputs.is_dask(X):
+            X = dask_inputs.blocks(X)
+        if isinstance(X, (np.memmap, dask_inputs.Blocks)):
             return self._validate_memmap(X, y, reset=reset)
         if isinstance(X, inputs.KerasData):  # batches checked as they are read
             validate_data(self, X.head[0][:2].astype(np.float32), reset=reset)
@@ -236,11 +239,16 @@ class BaseKerasEstimator(BaseEstimator):
     def _validate_memmap(self, X, y, *, reset):
         """Check memmap X without reading it whole: scikit-learn validates
         its first rows (dtype, number of features) and y in full (in memory);
-        X itself is returned unread (values are not checked for NaN)."""
+        X itself is returned unread (values are not checked for NaN). Dask X
+        (``dask_inputs.Blocks``): the same checks on zero rows shaped and
+        named as its blocks."""
         from sklearn.utils import check_array, check_consistent_length
 
-        inputs.check_memmap(X)
-        head = np.asarray(X[:2], dtype=np.float32)
+        if isinstance(X, dask_inputs.Blocks):
+            head = X.head
+        else:
+            inputs.check_memmap(X)
+            head = np.asarray(X[:2], dtype=np.float32)
         validate_data(self, head, reset=reset, dtype=np.float32)
         if isinstance(y, str) and y == "no_validation":
             return X
@@ -286,17 +294,19 @@ class BaseKerasEstimator(BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, memmap, Keras dataset}
+        X : {array-like, sparse matrix, memmap, Dask collection, Keras dataset}
             Training data of shape (n_samples, n_features). Sparse matrices
             are densified one batch at a time; a NumPy memmap is read batch
-            by batch, never whole. A ``keras.utils.PyDataset`` or a
+            by batch, never whole; a Dask array or DataFrame block by block
+            (blocks in a seeded shuffled order and a shuffle buffer; whole
+            blocks held out for early stopping). A ``keras.utils.PyDataset`` or a
             ``tf.data.Dataset`` yields batches ``(x, y)`` or ``(x, y,
             sample_weight)`` and is trained in its own order: it is read
             once first (its width, a classifier's classes), and early
             stopping watches the training loss (no rows are held out).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values (class labels for classifiers); None for a Keras
-            dataset.
+            dataset. A Dask y is computed into memory.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights; only their ratios matter.
 
@@ -352,6 +362,10 @@ class BaseKerasEstimator(BaseEstimator):
         dataset = inputs.is_keras_dataset(X)
         if dataset:  # read once: its width and (classifiers) its classes
             X, y, validate = self._scan_dataset(X, y, sample_weight, validate)
+        elif any(map(dask_inputs.is_dask, (X, y, sample_weight))):
+            # X read block by block; y and the weights (a column) in memory
+            X = dask_inputs.blocks(X) if dask_inputs.is_dask(X) else X
+            y, sample_weight = dask_inputs.gather(y), dask_inputs.gather(sample_weight)
         _check_no_missing_target(y)
         if continuing:
             _check_same_inputs(self, self.__dict__.get("_input_signature"), X, y,
@@ -451,7 +465,13 @@ class BaseKerasEstimator(BaseEstimator):
         return data, (data.labels if data.labels is not None else data.head[1]), False
 
     def _engine_fit(self, model, data, validation, spec):
-        history, compiled = run.fit(model, data, validation, spec)
+        try:
+            history, compiled = run.fit(model, data, validation, spec)
+        except Exception as exc:  # a Dask block's error, as tf.data wrapped it
+            failure = dask_inputs.read_failure(data[0])
+            if failure is None:
+                raise
+            raise failure from exc
         if compiled:  # predictions may share the loop's forward pass
             self._network_key = spec.network_key
         return history
@@ -489,6 +509,17 @@ class BaseKerasEstimator(BaseEstimator):
                 stratify = None
         if isinstance(X, np.memmap):  # rows held out by index, X unread
             return self._split_rows(X, y, sample_weight, seed, n_val, stratify)
+        if isinstance(X, dask_inputs.Blocks):  # whole blocks held out, unread
+            parts = dask_inputs.split(X, (y, sample_weight), seed, n_val)
+            if parts is None:
+                warnings.warn(
+                    "early_stopping holds out whole blocks of a Dask X, but X "
+                    "has a single block; training on all samples and stopping "
+                    "on the training loss instead. Rechunk X into several "
+                    "blocks (X.rechunk / X.repartition).", SkdeepWarning,
+                    stacklevel=4)
+                return (X, y, sample_weight), None
+            return parts
         arrays = [X, y] + ([sample_weight] if sample_weight is not None else [])
         parts = train_test_split(*arrays, test_size=n_val, random_state=seed,
                                  stratify=stratify)
@@ -703,7 +734,12 @@ class BaseKerasEstimator(BaseEstimator):
             out = np.concatenate(parts).astype(np.float64, copy=False)
             return out.reshape(out.shape[0], -1)
         X = self._validate_X(X, reset=False)
-        out = np.asarray(self._forward()(X)).astype(np.float64, copy=False)
+        if isinstance(X, dask_inputs.Blocks):  # block by block, in order
+            forward = self._forward()
+            out = np.concatenate([np.asarray(forward(b)) for b in X.iter_blocks()])
+        else:
+            out = np.asarray(self._forward()(X))
+        out = out.astype(np.float64, copy=False)
         return out.reshape(out.shape[0], -1)
 
     # --------------------------------------------------------------- pickling

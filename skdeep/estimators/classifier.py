@@ -13,6 +13,8 @@ from sklearn.utils.validation import column_or_1d
 
 from skdeep._compat import StrOptions
 from skdeep.engine.keras_objects import from_logits, is_one_hot_loss
+from skdeep.estimators import _dask
+from skdeep.estimators._dask import lazy_on_dask
 from skdeep.estimators.base import BaseKerasEstimator
 
 __all__ = ["BaseKerasClassifier"]
@@ -198,6 +200,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
         return y_enc
 
     # ----------------------------------------------------------- prediction
+    @lazy_on_dask
     def predict_proba(self, X):
         """Class probabilities.
 
@@ -222,17 +225,25 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
         total[total == 0] = 1.0
         return proba / total
 
+    @lazy_on_dask
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
+    @lazy_on_dask
     def predict(self, X):
         """Predicted labels, of the same type as the ``y`` given to fit."""
         proba = self.predict_proba(X)
         if self.target_type_ == "multilabel-indicator":
             return (proba >= 0.5).astype(self._label_dtype)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)`` against y (scikit-learn's
+        ``ClassifierMixin.score``); for Dask X the predictions are computed
+        block by block, and a Dask y is computed into memory."""
+        return _dask.score(self, ClassifierMixin.score, X, y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

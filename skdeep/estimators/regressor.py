@@ -7,6 +7,8 @@ the generic ``KerasRegressor`` is in ``skdeep.wrappers``.
 import numpy as np
 from sklearn.base import RegressorMixin
 
+from skdeep.estimators import _dask
+from skdeep.estimators._dask import lazy_on_dask
 from skdeep.estimators.base import BaseKerasEstimator
 
 __all__ = ["BaseKerasRegressor"]
@@ -65,10 +67,17 @@ class BaseKerasRegressor(RegressorMixin, BaseKerasEstimator):
                 "meta['n_outputs_']."
             )
 
+    @lazy_on_dask
     def predict(self, X):
         """Predicted targets: shape (n_samples,) if y was 1-D, else 2-D."""
         out = self._predict_raw(X) * self._y_scale + self._y_mean
         return out.ravel() if self._y_ndim == 1 else out
+
+    def score(self, X, y, sample_weight=None):
+        """R² of ``predict(X)`` against y (scikit-learn's
+        ``RegressorMixin.score``); for Dask X the predictions are computed
+        block by block, and a Dask y is computed into memory."""
+        return _dask.score(self, RegressorMixin.score, X, y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -196,7 +196,10 @@ def tune(
     verbose : int, default=1
         ``> 0`` prints progress (fits done, elapsed, best score so far).
     backend : {None, "dask"}, default=None
-        ``"dask"`` runs the fits on the current ``dask.distributed.Client``.
+        ``"dask"`` runs the fits on the current ``dask.distributed.Client``;
+        X and y must then be in memory (a Dask X or y raises: tune on a
+        sample, then refit the best parameters on the Dask data, which
+        streams).
     pruner : {None, "median", "halving"} or optuna pruner, default=None
         Bayes only: before cross-validating a candidate, train it on the
         first fold's training rows for a sixth of its epochs (at least 3);
@@ -296,9 +299,30 @@ def tune(
             estimator, space, n_candidates=n_iter, resource=resource,
             min_resources=min_epochs, max_resources=max_epochs, factor=3,
             random_state=random_state, **common)
+    if backend == "dask":
+        _check_in_memory(X, y)
     with _backend(backend):
         search.fit(X, y)
     return search
+
+
+def _check_in_memory(X, y):
+    """backend='dask' sends X and y to the cluster's workers with each fit:
+    Dask data there would be read whole by every fit (or deadlock the
+    workers' threads computing it), so it is refused with the recipe."""
+    from skdeep.engine.dask_inputs import is_dask
+
+    for name, data in (("X", X), ("y", y)):
+        if is_dask(data):
+            raise ValueError(
+                f"tune(..., backend='dask') got {name} as a Dask "
+                f"{type(data).__name__}, but a search on the cluster takes data "
+                "in memory: each cross-validation fit would run on a worker and "
+                "read all of the Dask data there. Tune on a sample in memory, "
+                "then refit the best parameters on all the data, streaming: "
+                "search = tune(estimator, X[:100_000].compute(), "
+                "y[:100_000].compute(), backend='dask', ...); model = "
+                "clone(search.best_estimator_).fit(X, y).")
 
 
 def _is_routed(network, prefix, name):
