@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 __all__ = ["KerasData", "Rows", "batches", "check_memmap", "is_keras_dataset",
-           "read", "scan", "streams", "tf_batches", "x_batches"]
+           "read", "scan", "streams", "tf_batches", "x_batches", "xy_batches"]
 
 
 class Rows:
@@ -309,3 +309,11 @@ def tf_batches(arrays, batch_size, seed, epoch_offset, shuffle, *, endless=True)
     if not endless:  # a known number of batches, as Keras's evaluate wants
         data = data.apply(tf.data.experimental.assert_cardinality(steps))
     return data.prefetch(4)
+
+
+# ------------------------------------------- batches with their targets (score)
+def xy_batches(source):
+    """The ``(x, y[, sample_weight])`` of each batch of Keras dataset
+    ``source``, in order, as arrays (``score``: targets and predictions)."""
+    for i, batch in enumerate(_numpy_batches(source)):
+        yield _parts(batch, i)
