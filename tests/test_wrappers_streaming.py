@@ -85,6 +85,11 @@ def test_keras_classifier_trains_on_a_dataset_of_many_batches():
     assert len(clf.history_["loss"]) == 5
     assert clf.history_["loss"][-1] < clf.history_["loss"][0]
     assert clf.score(_py_dataset(X, y, 100)) > 0.8
+    # validation rows come as validation_data (the dataset's cannot be held out)
+    clf = KerasClassifier(_classifier_net, loss="sparse_categorical_crossentropy",
+                          epochs=2, **QUIET).fit(_py_dataset(X[:500], y[:500], 32),
+                                                 validation_data=(X[500:], y[500:]))
+    assert len(clf.history_["val_loss"]) == 2
 
 
 def test_keras_regressor_memmap_fit_matches_in_memory_fit(tmp_path):
