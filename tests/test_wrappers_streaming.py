@@ -176,3 +176,85 @@ def test_dataset_with_y_or_validation_split_is_a_clear_error():
             _py_dataset(X, y, 50), y)
     with pytest.raises(ValueError, match="requires y to be passed"):
         KerasClassifier(_classifier_net, **QUIET).fit(X)
+
+
+_BIG = r"""
+import json, os, sys, threading, time
+import numpy as np
+
+def anon():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+
+path, n, d = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, d))
+rng = np.random.default_rng(0)
+step = 250_000
+for start in range(0, n, step):  # written in chunks, never whole in memory
+    out[start:start + step] = rng.standard_normal((min(step, n - start), d),
+                                                  dtype=np.float32)
+out.flush()
+del out
+X = np.load(path, mmap_mode="r")
+y = (np.arange(n) % 2).astype(np.int8)
+import keras
+from skdeep import KerasClassifier
+
+def net(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                             keras.layers.Dense(8, activation="relu"),
+                             keras.layers.Dense(2, activation="softmax")])
+
+clf = KerasClassifier(net, loss="sparse_categorical_crossentropy", epochs=1,
+                      batch_size=4096, validation_split=0.1, verbose=0,
+                      random_state=0)
+peak, done = [0], threading.Event()
+
+def watch():
+    while not done.is_set():
+        peak[0] = max(peak[0], anon())
+        time.sleep(0.02)
+
+base = anon()
+thread = threading.Thread(target=watch, daemon=True)
+thread.start()
+t0 = time.perf_counter()
+clf.fit(X, y)
+t_fit = time.perf_counter() - t0
+fit_peak = max(peak[0], anon()) - base
+peak[0] = 0
+base_predict = anon()
+t0 = time.perf_counter()
+score = clf.score(X, y)
+t_score = time.perf_counter() - t0
+score_peak = max(peak[0], anon()) - base_predict
+done.set()
+print(json.dumps({"fit_growth": fit_peak, "score_growth": score_peak,
+                  "fit_s": t_fit, "score_s": t_score, "score": score,
+                  "file_bytes": os.path.getsize(path)}))
+"""
+
+
+@pytest.mark.slow
+def test_keras_classifier_on_a_large_memmap_keeps_memory_bounded(tmp_path):
+    # 2,000,000 x 64 float32 = 512 MB on disk: anonymous memory (not the
+    # mapped file's pages) grows by less than half of it in fit (with a
+    # validation split) and in score; a copy in memory would be all of it
+    import json
+    import os
+    import subprocess
+    import sys
+
+    n, d = 2_000_000, 64
+    result = subprocess.run(
+        [sys.executable, "-c", _BIG, str(tmp_path / "big.npy"), str(n), str(d)],
+        capture_output=True, text=True, timeout=1500,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    print(figures)
+    assert figures["file_bytes"] > 5e8
+    assert figures["fit_growth"] < 2.5e8, figures
+    assert figures["score_growth"] < 2.5e8, figures
