@@ -108,6 +108,9 @@ def test_keras_regressor_memmap_fit_matches_in_memory_fit(tmp_path):
     assert_allclose(b.history_["val_loss"], a.history_["val_loss"], rtol=1e-5)
     assert b.X_shape_ == (300, 5)
     assert_allclose(b.predict(Xm), a.predict(X), rtol=1e-5, atol=1e-6)
+    # with predict callbacks: keras.Model.predict on batches read by index
+    assert_allclose(b.predict(Xm, callbacks=[keras.callbacks.Callback()]),
+                    a.predict(X), rtol=1e-5, atol=1e-6)
     assert_allclose(b.score(Xm, y), a.score(X, y), rtol=1e-6)
     weights = np.where(np.arange(300) % 3 == 0, 0.0, 1.0)
     assert_allclose(b.score(Xm, y, sample_weight=weights),
@@ -170,6 +173,10 @@ def test_dataset_with_y_or_validation_split_is_a_clear_error():
     with pytest.raises(ValueError, match=r"validation_split=0.2 with a Keras "
                                          r"dataset.*validation_data="):
         KerasClassifier(_classifier_net, validation_split=0.2, **QUIET).fit(
+            _py_dataset(X, y, 50))
+    with pytest.raises(ValueError, match=r"feature_encoder / input_columns "
+                                         r"cannot apply"):
+        KerasClassifier(_classifier_net, input_columns={"a": [0, 1]}, **QUIET).fit(
             _py_dataset(X, y, 50))
     with pytest.raises(ValueError, match=r"score got a Keras dataset.*y=None"):
         KerasClassifier(_classifier_net, **QUIET).fit(X, y).score(

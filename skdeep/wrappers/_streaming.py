@@ -32,11 +32,11 @@ def rows(X, index):
     return take(X, index)
 
 
-def check_dataset_fit(est, y, sample_weight, fit_kwargs):
+def check_dataset_fit(est, y, sample_weight, fit_kwargs, *, custom_features):
     """Raise for what a fit on a Keras dataset cannot take: y, sample
     weights or class weights given apart from the batches, a validation
     split (the dataset has no rows to hold out), or a feature encoder
-    (the batches reach the network as they are)."""
+    (``custom_features``: the batches reach the network as they are)."""
     name = type(est).__name__
     if y is not None or sample_weight is not None or (
             getattr(est, "class_weight", None) is not None
@@ -53,10 +53,7 @@ def check_dataset_fit(est, y, sample_weight, fit_kwargs):
             "rows cannot be held out without reading it. Pass validation rows "
             "instead: fit(dataset, validation_data=(X_val, y_val)) (or "
             f"{name}(..., fit__validation_data=...)), or validation_split=0.0.")
-    from skdeep.wrappers.base import BaseWrapper
-
-    if (est.input_columns is not None
-            or type(est).feature_encoder is not BaseWrapper.feature_encoder):
+    if custom_features:
         raise ValueError(
             f"{name} feeds the batches of a Keras dataset to the network as "
             "they are, so its feature_encoder / input_columns cannot apply. "

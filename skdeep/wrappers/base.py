@@ -515,7 +515,9 @@ class BaseWrapper(BaseEstimator):
             params = self.get_params()
             settings = {k: params.get(k) for k in ("validation_split", "class_weight")}
             check_dataset_fit(self, y, sample_weight, {
-                **settings, **route_params(params, "fit"), **kwargs})
+                **settings, **route_params(params, "fit"), **kwargs},
+                custom_features=self.input_columns is not None or (
+                    type(self).feature_encoder is not BaseWrapper.feature_encoder))
             X = inputs.scan(X, labels=is_classifier(self))
             y = X.labels if X.labels is not None else X.head[1]
         if (self.warm_start or warm_start) and self.initialized_:
