@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 __all__ = ["KerasData", "Rows", "batches", "check_memmap", "is_keras_dataset",
-           "read", "scan", "streams", "tf_batches", "x_batches", "xy_batches"]
+           "read", "scan", "streams", "tf_batches", "x_batches"]
 
 
 class Rows:
@@ -312,6 +312,9 @@ def tf_batches(arrays, batch_size, seed, epoch_offset, shuffle, *, endless=True)
 
 
 # ------------------------------------------- batches with their targets (score)
+__all__ += ["xy_batches"]  # here, not above: this block merges on its own
+
+
 def xy_batches(source):
     """The ``(x, y[, sample_weight])`` of each batch of Keras dataset
     ``source``, in order, as arrays (``score``: targets and predictions)."""
