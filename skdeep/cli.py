@@ -31,11 +31,21 @@ def _parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     tune = sub.add_parser(
-        "tune", help="tune a network on a CSV file (or --demo) and save the best",
-        description="Read DATA.csv, build a cleaning + scaling pipeline around the "
-        "network, search its hyperparameters by cross-validation, print the "
-        "results, and save the best pipeline.")
-    tune.add_argument("data", nargs="?", metavar="DATA.csv")
+        "tune", help="tune a network on a CSV or Parquet file (or --demo) and save "
+        "the best",
+        description="Read DATA (a CSV file, a Parquet file or a folder of Parquet "
+        "files), build a cleaning + scaling pipeline around the network, search "
+        "its hyperparameters by cross-validation, print the results, and save "
+        "the best pipeline. The search runs in memory: for data larger than "
+        "memory, tune on a random sample of it (--sample N, read chunk by "
+        "chunk), then refit the best pipeline on all of it in Python.")
+    tune.add_argument("data", nargs="?", metavar="DATA",
+                      help="a .csv file, a .parquet file or a folder of .parquet "
+                      "files (Parquet needs pip install 'skdeep[parquet]')")
+    tune.add_argument("--sample", type=int, metavar="N",
+                      help="tune on a uniform random sample of N rows (seeded by "
+                      "--random-state), drawn while reading the data in chunks, "
+                      "so the whole file is never in memory")
     tune.add_argument("--target", metavar="COL", help="name of the target column")
     tune.add_argument("--demo", action="store_true",
                       help="tune on scikit-learn's breast-cancer data (no download)")
@@ -75,12 +85,20 @@ def _parser():
         "or with an ONNX file written by 'skdeep export' (run by onnxruntime "
         "alone: TensorFlow and Keras are not imported).")
     predict.add_argument("model", metavar="MODEL")
-    predict.add_argument("data", metavar="DATA.csv")
+    predict.add_argument("data", metavar="DATA",
+                         help="a .csv file, a .parquet file or a folder of "
+                         ".parquet files; Parquet is read and predicted chunk "
+                         "by chunk (never whole)")
     predict.add_argument("--proba", action="store_true",
                          help="also write each class's probability, after the "
                          "predicted label")
     predict.add_argument("--out", metavar="preds.csv",
-                         help="write a CSV here (default: standard output)")
+                         help="write a CSV here, or Parquet if the name ends in "
+                         ".parquet (default: CSV on standard output); written "
+                         "chunk by chunk")
+    predict.add_argument("--chunk-size", type=int, default=65536, metavar="ROWS",
+                         help="rows read and predicted at a time from Parquet "
+                         "(default 65536)")
 
     export = sub.add_parser(
         "export", help="export a saved model to ONNX or a Keras format",
@@ -116,6 +134,138 @@ def _read_csv(path):
     if frame.empty or frame.shape[1] == 0:
         raise CLIError(f"{path} has no rows or no columns")
     return frame
+
+
+# ------------------------------------------------------------------ Parquet
+_PARQUET = (".parquet", ".pq")
+
+
+def _is_parquet(path):
+    return os.path.isdir(path) or path.lower().endswith(_PARQUET)
+
+
+def _pyarrow_parquet():
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise CLIError("reading or writing Parquet needs pyarrow, which is not "
+                       "installed: pip install 'skdeep[parquet]'") from exc
+    return pq
+
+
+def _parquet_files(path):
+    """The Parquet files of ``path`` (a file, or a folder read recursively, in
+    sorted order, as Dask and pandas read a partitioned dataset)."""
+    if not os.path.exists(path):
+        raise CLIError(f"data file not found: {path}")
+    if not os.path.isdir(path):
+        return [path]
+    files = sorted(os.path.join(root, name) for root, _, names in os.walk(path)
+                   for name in names if name.lower().endswith(_PARQUET))
+    if not files:
+        raise CLIError(f"{path} is a folder with no .parquet files")
+    return files
+
+
+def _parquet_chunks(path, rows):
+    """DataFrames of at most ``rows`` rows, file by file, row group by row
+    group (``pyarrow.parquet.ParquetFile.iter_batches``): one in memory at a
+    time."""
+    pq = _pyarrow_parquet()
+    import pyarrow as pa
+
+    columns = None
+    for name in _parquet_files(path):
+        try:
+            source = pq.ParquetFile(name)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise CLIError(f"cannot read {name} as Parquet: "
+                           f"{str(exc).splitlines()[0]}") from exc
+        if columns is None:
+            columns = source.schema_arrow.names
+        elif source.schema_arrow.names != columns:
+            raise CLIError(f"{name} has columns {source.schema_arrow.names}, but "
+                           f"the first file has {columns}: the files of a folder "
+                           "must share their columns")
+        for batch in source.iter_batches(batch_size=max(1, rows)):
+            yield batch.to_pandas()
+
+
+def _chunks(path, rows):
+    """The data file as DataFrames of at most ``rows`` rows."""
+    if _is_parquet(path):
+        yield from _parquet_chunks(path, rows)
+        return
+    import pandas as pd
+
+    if not os.path.exists(path):
+        raise CLIError(f"data file not found: {path}")
+    try:
+        yield from pd.read_csv(path, chunksize=max(1, rows))
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise CLIError(f"cannot read {path} as CSV: {str(exc).splitlines()[0]}") \
+            from exc
+
+
+def _read_data(path, sample=None, seed=0):
+    """The whole table (tune), or a uniform random sample of ``sample`` rows
+    drawn chunk by chunk: each row gets a random key and the ``sample``
+    smallest keys are kept, so memory holds the sample and one chunk."""
+    import numpy as np
+    import pandas as pd
+
+    if sample is None:
+        if not _is_parquet(path):
+            return _read_csv(path)
+        frames = list(_parquet_chunks(path, 1 << 20))
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    else:
+        if sample < 1:
+            raise CLIError(f"--sample must be a positive number of rows; got "
+                           f"{sample}")
+        rng = np.random.default_rng(seed)
+        kept, keys = None, np.empty(0)
+        for chunk in _chunks(path, 1 << 16):
+            chunk_keys = rng.random(len(chunk))
+            kept = chunk if kept is None else pd.concat([kept, chunk],
+                                                        ignore_index=True)
+            keys = np.concatenate([keys, chunk_keys])
+            if len(kept) > sample:
+                best = np.sort(np.argpartition(keys, sample)[:sample])
+                kept, keys = kept.iloc[best].reset_index(drop=True), keys[best]
+        frame = kept if kept is not None else pd.DataFrame()
+    if frame.empty or frame.shape[1] == 0:
+        raise CLIError(f"{path} has no rows or no columns")
+    return frame
+
+
+class _Writer:
+    """Predictions written chunk by chunk: CSV (header once, then appended)
+    to a file or standard output, or Parquet through one ``ParquetWriter``
+    when ``path`` ends in .parquet."""
+
+    def __init__(self, path):
+        self.path, self.rows, self.chunks, self._parquet = path, 0, 0, None
+
+    def write(self, frame):
+        if self.path and self.path.lower().endswith(_PARQUET):
+            import pyarrow as pa
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._parquet is None:
+                self._parquet = _pyarrow_parquet().ParquetWriter(self.path,
+                                                                 table.schema)
+            self._parquet.write_table(table)
+        else:
+            first = self.chunks == 0
+            frame.to_csv(self.path or sys.stdout, index=False, header=first,
+                         mode="w" if first else "a")
+        self.rows += len(frame)
+        self.chunks += 1
+
+    def close(self):
+        if self._parquet is not None:
+            self._parquet.close()
 
 
 def _demo_data():
@@ -191,11 +341,14 @@ def _cmd_tune(args):
         source = "scikit-learn's breast-cancer data"
     else:
         if not args.data:
-            raise CLIError("give a DATA.csv file and --target COL, or use --demo")
+            raise CLIError("give a DATA file (CSV or Parquet) and --target COL, or "
+                           "use --demo")
         if not args.target:
             raise CLIError("--target COL is required with a data file")
-        frame, target = _read_csv(args.data), args.target
-        source = args.data
+        frame = _read_data(args.data, args.sample, args.random_state)
+        target = args.target
+        source = args.data if args.sample is None else (
+            f"a random sample of {len(frame)} rows of {args.data}")
     if target not in frame.columns:
         raise CLIError(f"target column {target!r} not in the data; columns are: "
                        f"{', '.join(map(str, frame.columns[:20]))}")
@@ -252,39 +405,56 @@ def _cmd_tune(args):
 def _cmd_predict(args):
     import pandas as pd
 
+    if args.chunk_size < 1:
+        raise CLIError(f"--chunk-size must be a positive number of rows; got "
+                       f"{args.chunk_size}")
     if args.model.endswith(".onnx"):
         model = _load_onnx(args.model)
-        frame = _read_csv(args.data)
         columns = model.input_columns
         expected = (columns[0].get("columns") if columns[0]["type"] == "matrix"
                     else [c["name"] for c in columns])
+        target = None
     else:
         metadata = _read_metadata(args.model)
-        frame = _read_csv(args.data)
         target = metadata.get("extra", {}).get("target")
-        if target in frame.columns:
-            frame = frame.drop(columns=[target])
-        if metadata.get("feature_names"):
-            # a wrong file fails in a second, before TensorFlow is imported
-            frame = _model_columns(frame, metadata["feature_names"], args.data)
-        model, _ = _load_model(args.model)
-        expected = getattr(model, "feature_names_in_", None)
-    if expected is not None:
-        frame = _model_columns(frame, list(expected), args.data)
-    if args.proba and not hasattr(model, "predict_proba"):
-        raise CLIError("--proba needs a classifier; this model is a regressor")
-    out = pd.DataFrame({"prediction": model.predict(frame)})
-    if args.proba:
-        proba = model.predict_proba(frame)
-        classes = model.classes_ if hasattr(model, "classes_") else range(
-            proba.shape[1])
-        for i, c in enumerate(classes):
-            out[f"proba_{c}"] = proba[:, i]
+        expected = metadata.get("feature_names")
+        model = None
+    # CSV is read whole (pandas infers its column types from all rows);
+    # Parquet, typed by its schema, chunk by chunk
+    chunks = (_parquet_chunks(args.data, args.chunk_size) if _is_parquet(args.data)
+              else iter([_read_csv(args.data)]))
+    writer = _Writer(args.out)
+    try:
+        for frame in chunks:
+            if target in frame.columns:
+                frame = frame.drop(columns=[target])
+            if expected is not None:
+                # a wrong file fails in a second, before TensorFlow is imported
+                frame = _model_columns(frame, list(expected), args.data)
+            if model is None:
+                model, _ = _load_model(args.model)
+                names = getattr(model, "feature_names_in_", None)
+                if names is not None:
+                    expected = list(names)
+                    frame = _model_columns(frame, expected, args.data)
+            if args.proba and not hasattr(model, "predict_proba"):
+                raise CLIError("--proba needs a classifier; this model is a "
+                               "regressor")
+            out = pd.DataFrame({"prediction": model.predict(frame)})
+            if args.proba:
+                proba = model.predict_proba(frame)
+                classes = model.classes_ if hasattr(model, "classes_") else range(
+                    proba.shape[1])
+                for i, c in enumerate(classes):
+                    out[f"proba_{c}"] = proba[:, i]
+            writer.write(out)
+    finally:
+        writer.close()
+    if writer.chunks == 0:
+        raise CLIError(f"{args.data} has no rows")
     if args.out:
-        out.to_csv(args.out, index=False)
-        print(f"Wrote {len(out)} predictions to {args.out}")
-    else:
-        out.to_csv(sys.stdout, index=False)
+        print(f"Wrote {writer.rows} predictions to {args.out}"
+              + (f" in {writer.chunks} chunks" if writer.chunks > 1 else ""))
     return 0
 
 

@@ -43,3 +43,42 @@ def dask_cluster():
             n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
             dashboard_address=None, silence_logs=50) as cluster:
         yield cluster
+
+
+_STREAMED = dict(hidden_layer_sizes=(8,), epochs=3, random_state=0)
+
+
+@pytest.fixture
+def streamed_fits(tmp_path):
+    """Estimators fitted from a memmap and from Keras datasets (ready-made
+    and generic wrappers), with the rows to predict in memory and as a memmap
+    (tests/test_persistence.py, tests/test_export.py)."""
+    import keras
+    import tensorflow as tf
+
+    import skdeep
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    target = X @ np.array([0.5, -0.2, 0.1, 0.3])
+    np.save(tmp_path / "x.npy", X)
+    Xm = np.load(tmp_path / "x.npy", mmap_mode="r")
+
+    def net(units, activation=None):  # a model instance: pickled with the estimator
+        return keras.Sequential([keras.Input((4,)),
+                                 keras.layers.Dense(3, activation="relu"),
+                                 keras.layers.Dense(units, activation=activation)])
+
+    batches = tf.data.Dataset.from_tensor_slices((X, y)).batch(50)
+    wrapper = dict(epochs=2, verbose=0, random_state=0)
+    return {
+        "mlp_memmap": skdeep.MLPClassifier(**_STREAMED).fit(Xm, y),
+        "mlp_dataset": skdeep.MLPRegressor(**_STREAMED, early_stopping=False).fit(
+            tf.data.Dataset.from_tensor_slices((X, target)).batch(50)),
+        "keras_classifier_dataset": skdeep.KerasClassifier(
+            net(2, "softmax"), loss="sparse_categorical_crossentropy",
+            **wrapper).fit(batches),
+        "keras_regressor_memmap": skdeep.KerasRegressor(
+            net(1), loss="mse", **wrapper).fit(Xm, target),
+    }, X, Xm

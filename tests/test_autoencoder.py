@@ -6,6 +6,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from numpy.testing import assert_allclose
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
@@ -154,3 +155,51 @@ _SAMPLE_WEIGHT_REASON = (
 )
 def test_scikit_learn_transformer_checks(estimator, check):
     check(estimator)
+
+
+def test_memmap_fit_transform_and_score_match_in_memory(tmp_path):
+    # a memmap is standardised batch by batch (its column means and scales
+    # read in chunks), never copied whole: fit, transform and score equal
+    # those of the same rows in memory, validation rows included
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(300, 6)) * [1, 2, 3, 4, 5, 6] + 10).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    Xm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    kw = dict(encoder_layer_sizes=(4,), latent_dim=2, epochs=3, batch_size=32,
+              early_stopping=False, random_state=0)
+    a = AutoencoderTransformer(**kw).fit(X)
+    b = AutoencoderTransformer(**kw).fit(Xm)
+    assert_allclose(b.mean_, a.mean_, rtol=1e-10)
+    assert_allclose(b.scale_, a.scale_, rtol=1e-10)
+    assert_allclose(b.history_["loss"], a.history_["loss"], rtol=1e-5)
+    assert_allclose(b.transform(Xm), a.transform(X), rtol=1e-5, atol=1e-6)
+    assert_allclose(b.score(Xm), a.score(X), rtol=1e-5)
+    # early stopping holds validation rows out by index
+    c = AutoencoderTransformer(**dict(kw, early_stopping=True)).fit(Xm)
+    assert len(c.history_["val_loss"]) == c.n_iter_
+
+
+def test_memmap_transform_and_score_read_it_chunk_by_chunk(tmp_path):
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    n, d = 400_000, 50  # 80 MB of float32
+    np.save(tmp_path / "x.npy", rng.normal(size=(n, d)).astype(np.float32))
+    Xm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    ae = AutoencoderTransformer(encoder_layer_sizes=(), latent_dim=2, epochs=1,
+                                batch_size=4096, early_stopping=False,
+                                random_state=0)
+    tracemalloc.start()
+    try:
+        ae.fit(Xm)
+        fit_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        codes = ae.transform(Xm)
+        score = ae.score(Xm)
+        use_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert codes.shape == (n, 2) and np.isfinite(score)
+    whole = n * d * 4  # one float32 copy; standardising in memory made 3x this
+    assert fit_peak < 0.5 * whole, fit_peak
+    assert use_peak < 0.5 * whole, use_peak

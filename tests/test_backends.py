@@ -111,3 +111,42 @@ def test_score_early_stopping_alike_on_both_paths_on_jax():
                             capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "jax score ok" in result.stdout
+
+
+_EPOCH_SCRIPT = textwrap.dedent("""
+    import numpy as np, sys, tempfile, os
+    import keras
+    import scipy.sparse as sp
+    assert keras.backend.backend() == "jax", keras.backend.backend()
+    from skdeep import MLPRegressor
+
+    class NoOp(keras.callbacks.Callback):
+        pass
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 3)).astype(np.float32)
+    y = X @ np.array([0.5, -0.2, 0.1]) + 0.1
+    path = os.path.join(tempfile.mkdtemp(), "x.npy")
+    np.save(path, X)
+    kw = dict(hidden_layer_sizes=(3,), batch_size=8, epochs=3, learning_rate=0.05,
+              early_stopping=False, random_state=0)
+    # a memmap (skdeep.engine.inputs.batches) and dense / sparse X on
+    # keras.Model.fit (batches made in Python) see the same epochs
+    memmap = MLPRegressor(**kw).fit(np.load(path, mmap_mode="r"), y)
+    for X_fit in (X, sp.csr_matrix(X)):
+        other = MLPRegressor(**kw, callbacks=[NoOp()]).fit(X_fit, y)
+        np.testing.assert_allclose(other.history_["loss"], memmap.history_["loss"],
+                                   rtol=1e-5)
+    print("jax epochs ok")
+""")
+
+
+@pytest.mark.slow
+def test_batches_made_in_python_shuffle_epoch_0_with_its_own_seed_on_jax():
+    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3",
+           "OMP_NUM_THREADS": "1"}
+    env.pop("XLA_FLAGS", None)
+    result = subprocess.run([sys.executable, "-c", _EPOCH_SCRIPT],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "jax epochs ok" in result.stdout

@@ -2,8 +2,10 @@
 
 import io
 import os
+import re
 import subprocess
 import sys
+import textwrap
 import time
 
 import numpy as np
@@ -88,7 +90,8 @@ def test_tune_predict_info_round_trip(csv_file, tmp_path):
         (["tune", "missing.csv", "--target", "y"], "data file not found: missing.csv"),
         (["tune", "DATA", "--target", "nope"], "target column 'nope' not in the data"),
         (["tune", "DATA"], "--target COL is required"),
-        (["tune"], "give a DATA.csv file and --target COL, or use --demo"),
+        (["tune"], "give a DATA file (CSV or Parquet) and --target COL, or use "
+                   "--demo"),
         (["tune", "BINARY", "--target", "y"], "cannot read"),
         (["predict", "DATA", "DATA"], "is not a skdeep file"),
         (["info", "missing.skdeep"], "model file not found"),
@@ -239,3 +242,80 @@ def test_predict_proba_also_writes_the_label(saved_models, csv_file, tmp_path,
     assert (both["prediction"] == labels["prediction"]).all()
     likeliest = np.where(both["proba_big"] >= both["proba_small"], "big", "small")
     assert (both["prediction"] == likeliest).all()
+
+
+# ------------------------------------------------------------------- Parquet
+@pytest.fixture(scope="module")
+def parquet_folder(csv_file, tmp_path_factory):
+    """The CSV's rows as a folder of two Parquet files of 50-row row groups."""
+    frame = pd.read_csv(csv_file)
+    folder = tmp_path_factory.mktemp("parquet") / "data"
+    (folder / "part=b").mkdir(parents=True)
+    frame.iloc[:120].to_parquet(folder / "a.parquet", row_group_size=50)
+    frame.iloc[120:].to_parquet(folder / "part=b" / "b.parquet", row_group_size=50)
+    return folder
+
+
+def test_predict_streams_parquet_in_chunks(saved_models, csv_file, parquet_folder,
+                                           tmp_path):
+    # a folder of Parquet files, read 64 rows at a time: the same labels and
+    # probabilities as from the CSV, written chunk by chunk to CSV or Parquet
+    model = str(saved_models / "model.skdeep")
+    expected = skdeep("predict", model, str(csv_file), "--proba")
+    assert expected.returncode == 0, expected.stderr
+    expected = pd.read_csv(io.StringIO(expected.stdout))
+    out = tmp_path / "preds.csv"
+    result = skdeep("predict", model, str(parquet_folder), "--proba",
+                    "--chunk-size", "64", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    written = re.search(r"Wrote 200 predictions to (.*) in (\d+) chunks",
+                        result.stdout)
+    assert written and written[1] == str(out) and int(written[2]) >= 4
+    got = pd.read_csv(out)
+    assert list(got.columns) == ["prediction", "proba_big", "proba_small"]
+    pd.testing.assert_frame_equal(got, expected, rtol=1e-6)
+    out = tmp_path / "preds.parquet"
+    result = skdeep("predict", str(saved_models / "model.onnx"),
+                    str(parquet_folder / "a.parquet"), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    got = pd.read_parquet(out)
+    assert list(got.columns) == ["prediction"]
+    assert (got["prediction"] == expected["prediction"][:120]).all()
+
+
+def test_parquet_without_pyarrow_names_the_extra(saved_models, parquet_folder):
+    code = textwrap.dedent("""
+        import sys
+
+        class Blocked:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "pyarrow":
+                    raise ImportError("pyarrow is blocked in this test")
+
+        sys.meta_path.insert(0, Blocked())
+        from skdeep.cli import main
+        sys.exit(main(sys.argv[1:]))
+    """)
+    result = subprocess.run(
+        [sys.executable, "-c", code, "predict", str(saved_models / "model.skdeep"),
+         str(parquet_folder)], capture_output=True, text=True, env=ENV, timeout=300)
+    assert result.returncode == 1
+    assert _error_lines(result) == (
+        "skdeep: error: reading or writing Parquet needs pyarrow, which is not "
+        "installed: pip install 'skdeep[parquet]'",)
+
+
+@pytest.mark.slow
+def test_tune_on_a_random_sample_of_a_parquet_folder(parquet_folder, tmp_path):
+    model = tmp_path / "model.skdeep"
+    result = skdeep("tune", str(parquet_folder), "--target", "label", "--sample",
+                    "120", "--n-iter", "1", "--cv", "2", "--epochs", "3", "--quiet",
+                    "--out", str(model))
+    assert result.returncode == 0, result.stderr
+    assert (f"on a random sample of 120 rows of {parquet_folder}: 120 rows, 3 "
+            "columns") in result.stdout
+    assert model.exists()
+    result = skdeep("tune", str(parquet_folder), "--target", "label", "--sample",
+                    "0")
+    assert _error_lines(result) == (
+        "skdeep: error: --sample must be a positive number of rows; got 0",)

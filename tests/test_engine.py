@@ -349,3 +349,22 @@ def test_score_in_the_compiled_loop_matches_predict_for_every_target(datasets,
     assert fitted["compiled"][2]
     _assert_same_training(fitted)
     assert len(fitted["compiled"][0].history_["val_score"]) >= 2
+
+
+def test_sparse_X_is_shuffled_like_dense_X_from_the_first_epoch(regression):
+    """Batches made in Python (sparse X, keras.Model.fit) follow the same
+    epoch-by-epoch shuffle as the ``tf.data`` batches of the same rows in
+    dense form, from epoch 0 on (Keras's peek at the data before training
+    must not count as an epoch)."""
+    import scipy.sparse as sp
+    from numpy.testing import assert_allclose
+
+    X, y = regression
+    kw = dict(hidden_layer_sizes=(3,), batch_size=8, epochs=3, learning_rate=0.05,
+              early_stopping=False, random_state=0, callbacks=[NoOp()])
+    dense = MLPRegressor(**kw).fit(X, y)
+    sparse = MLPRegressor(**kw).fit(sp.csr_matrix(X), y)
+    assert_allclose(sparse.history_["loss"], dense.history_["loss"], rtol=1e-5)
+    for a, b in zip(dense.model_.get_weights(), sparse.model_.get_weights(),
+                    strict=True):
+        assert_allclose(b, a, rtol=1e-5, atol=1e-6)

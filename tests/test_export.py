@@ -791,3 +791,21 @@ def test_exported_regressor_networks_predict_in_the_targets_units(tmp_path, fmt,
     expected = reg.predict(X)
     assert got.shape == (len(X), reg.n_outputs_)
     assert_allclose(got.reshape(expected.shape), expected, rtol=1e-5, atol=1e-4)
+
+
+def test_estimators_fitted_from_a_memmap_or_a_dataset_export(streamed_fits,
+                                                              tmp_path):
+    # ready-made estimators and generic wrappers fitted batch by batch export
+    # one graph that onnxruntime runs to the same predictions
+    fits, X, _ = streamed_fits
+    for name, est in fits.items():
+        export_onnx(est, tmp_path / f"{name}.onnx")
+        model = load_onnx(tmp_path / f"{name}.onnx")
+        expected = est.predict(X)
+        if hasattr(est, "predict_proba"):
+            assert np.array_equal(model.predict(X), expected), name
+            assert_allclose(model.predict_proba(X), est.predict_proba(X), atol=1e-5,
+                            err_msg=name)
+        else:
+            assert_allclose(model.predict(X), expected, rtol=1e-5, atol=1e-5,
+                            err_msg=name)

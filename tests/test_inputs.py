@@ -263,3 +263,22 @@ def test_fit_without_y_on_arrays_is_a_clear_error():
     X, _ = _data()
     with pytest.raises(ValueError, match="requires y to be passed"):
         MLPClassifier(**_small()).fit(X)
+
+
+def test_score_of_a_dataset_reads_its_targets_and_weights():
+    # score(dataset) with y=None: the batches' y (and weights) against the
+    # predictions of their x, as score(X, y, sample_weight)
+    import tensorflow as tf
+
+    X, y = _data()
+    clf = MLPClassifier(**_small(early_stopping=False)).fit(X, y)
+    assert clf.score(_py_dataset(X, y, 64)) == clf.score(X, y)
+    sw = np.where(y == 1, 3.0, 1.0)
+    weighted = tf.data.Dataset.from_tensor_slices((X, y, sw)).batch(50)
+    assert_allclose(clf.score(weighted), clf.score(X, y, sample_weight=sw))
+    target = X[:, 0] - 0.5 * X[:, 2]
+    reg = MLPRegressor(**_small(early_stopping=False)).fit(X, target)
+    assert_allclose(reg.score(_py_dataset(X, target, 64)), reg.score(X, target),
+                    rtol=1e-6)
+    with pytest.raises(ValueError, match=r"score got a Keras dataset.*y=None"):
+        clf.score(_py_dataset(X, y, 64), y)

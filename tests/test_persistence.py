@@ -204,3 +204,17 @@ def test_exported_regressor_network_predicts_what_the_pipeline_predicts(blobs,
     served = tf.saved_model.load(export_saved_model(pipe, str(tmp_path / "r")))
     np.testing.assert_allclose(served.serve(features).numpy().ravel(),
                                pipe.predict(X), rtol=1e-5)
+
+
+def test_estimators_fitted_from_a_memmap_or_a_dataset_round_trip(streamed_fits,
+                                                                  tmp_path):
+    fits, X, Xm = streamed_fits
+    for name, est in fits.items():
+        save(est, tmp_path / f"{name}.skdeep")
+        loaded = load(tmp_path / f"{name}.skdeep")
+        np.testing.assert_array_equal(loaded.predict(X), est.predict(X), err_msg=name)
+        np.testing.assert_array_equal(loaded.predict(Xm), est.predict(X),
+                                      err_msg=name)
+        if hasattr(est, "predict_proba"):
+            np.testing.assert_array_equal(loaded.predict_proba(X),
+                                          est.predict_proba(X), err_msg=name)

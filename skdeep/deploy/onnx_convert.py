@@ -147,11 +147,19 @@ def _parse_network(scope, model, inputs, custom_parsers=None):
         operator.outputs.append(scope.declare_local_variable(
             "probabilities", FloatTensorType([None, _n_proba(model)])))
     else:
-        shape = [None] if getattr(model, "_y_ndim", 2) == 1 else [
+        shape = [None] if _y_ndim(model) == 1 else [
             None, int(model.n_outputs_)]
         operator.outputs.append(
             scope.declare_local_variable("variable", DoubleTensorType(shape)))
     return operator.outputs
+
+
+def _y_ndim(network):
+    """Dimensions of the y a regressor was fitted on (and predicts): the
+    ready-made estimators keep it as ``_y_ndim``, the generic wrappers as
+    ``y_ndim_`` (scikeras's name)."""
+    ndim = getattr(network, "_y_ndim", None)
+    return ndim if ndim is not None else getattr(network, "y_ndim_", 2)
 
 
 def _n_proba(network):
@@ -337,7 +345,7 @@ def _regressor_output(network, raw, operator, container, fresh):
     container.add_node("Mul", [as_double, _const(container, fresh("y_scale"), scale,
                                                   TensorProto.DOUBLE)],
                        [scaled], name=fresh("Mul"))
-    if getattr(network, "_y_ndim", 2) == 1:
+    if _y_ndim(network) == 1:
         shifted = fresh("shifted")
         container.add_node("Add", [scaled, _const(container, fresh("y_mean"), mean,
                                                    TensorProto.DOUBLE)],

@@ -320,3 +320,14 @@ def tf_batches(arrays, batch_size, seed, epoch_offset, shuffle, *, endless=True)
     if not endless:  # a known number of batches, as Keras's evaluate wants
         data = data.apply(tf.data.experimental.assert_cardinality(steps))
     return data.prefetch(4)
+
+
+# ------------------------------------------- batches with their targets (score)
+__all__ += ["xy_batches"]  # here, not above: this block merges on its own
+
+
+def xy_batches(source):
+    """The ``(x, y[, sample_weight])`` of each batch of Keras dataset
+    ``source``, in order, as arrays (``score``: targets and predictions)."""
+    for i, batch in enumerate(_numpy_batches(source)):
+        yield _parts(batch, i)

@@ -58,7 +58,11 @@ def _py_batches(arrays, batch_size, seed, epoch_offset, shuffle):
     """Batches as a ``keras.utils.PyDataset`` (other backends, sparse X).
 
     Sparse matrices are densified one batch at a time, so memory follows the
-    batch, not the matrix.
+    batch, not the matrix. Epoch ``e`` is shuffled by
+    ``inputs.permutation(n, seed, epoch_offset + e)``, the order of the
+    ``tf.data`` batches of dense X; epochs are counted by ``on_epoch_begin``
+    (on TensorFlow, Keras calls ``on_epoch_end`` once after peeking at the
+    first batches for their shapes, before training starts).
     """
     import keras
 
@@ -71,22 +75,24 @@ def _py_batches(arrays, batch_size, seed, epoch_offset, shuffle):
     class Batches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__()
-            self.epoch = 0
-            self.index = None
+            self.epoch = -1
+            self.index = self._order(0)
+
+        def _order(self, epoch):
+            return (inputs.permutation(n, seed, epoch_offset + epoch) if shuffle
+                    else np.arange(n))
 
         def __len__(self):
             return max(1, math.ceil(n / batch_size))
 
         def __getitem__(self, i):
-            if self.index is None:
-                self.index = (np.random.default_rng([seed, epoch_offset + self.epoch])
-                              .permutation(n) if shuffle else np.arange(n))
             rows = self.index[i * batch_size:(i + 1) * batch_size]
             return keras.tree.map_structure(lambda a: take(a, rows), arrays)
 
-        def on_epoch_end(self):
+        def on_epoch_begin(self):
             self.epoch += 1
-            self.index = None
+            if self.epoch:
+                self.index = self._order(self.epoch)
 
     return Batches()
 

@@ -4,6 +4,8 @@ fit (``partial_fit``, warm start) gets the same kind of data as the first."""
 import numpy as np
 import pandas as pd
 
+from skdeep.engine import inputs
+
 
 def _check_no_missing_target(y):
     """A clear error for NaN / None in y, before any conversion hides it."""
@@ -136,3 +138,28 @@ def _describe_y(shape):
     if len(shape) == 1:
         return f"2-D with {shape[0]} column(s) per sample"
     return f"of shape {shape} per sample"
+
+
+def _dataset_scoring(est, X, y, sample_weight, predict):
+    """``(y_true, y_pred, sample_weight or None)`` for ``score`` on Keras
+    dataset X: the targets (and weights) of its batches and ``predict`` of
+    their x, in one pass with one batch of X in memory at a time."""
+    if y is not None or sample_weight is not None:
+        raise ValueError(
+            f"{type(est).__name__}.score got a Keras dataset, which yields its own "
+            "targets and weights as batches (x, y) or (x, y, sample_weight), and "
+            "also y or sample_weight. Call score(dataset) with y=None.")
+    targets, predicted, weights = [], [], []
+    for x, y_batch, *sw in inputs.xy_batches(X):
+        predicted.append(np.asarray(predict(x)))
+        targets.append(y_batch)
+        weights.append(np.asarray(sw[0], np.float64).ravel() if sw else None)
+    if not targets:
+        raise ValueError("The dataset yields no batches: nothing to score.")
+    if all(w is None for w in weights):
+        sample_weight = None
+    else:  # batches without weights count each row once
+        sample_weight = np.concatenate([
+            np.ones(len(t)) if w is None else w
+            for t, w in zip(targets, weights, strict=True)])
+    return np.concatenate(targets), np.concatenate(predicted), sample_weight

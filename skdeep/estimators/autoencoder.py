@@ -14,6 +14,7 @@ from skdeep.architectures import (
     build_autoencoder,
     split_autoencoder,
 )
+from skdeep.engine import inputs
 from skdeep.engine.process import quiet_retracing
 from skdeep.estimators._docs import ATTR_DOC as _ATTR_DOC
 from skdeep.estimators._docs import TRAINING_DOC as _TRAINING_DOC
@@ -196,6 +197,11 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def _validate_X(self, X, y="no_validation", *, reset):
         X = super()._validate_X(X, reset=reset)
+        if isinstance(X, np.memmap):  # standardised batch by batch, not copied
+            if reset:
+                self.mean_, self.scale_ = _column_moments(X)
+            X = _Standardized(X, self.mean_, self.scale_)
+            return X if isinstance(y, str) and y == "no_validation" else (X, X)
         if sp.issparse(X):  # centring each column makes the data dense anyway
             X = np.asarray(X.toarray(), dtype=np.float32)
         if reset:
@@ -285,6 +291,13 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         """
         self._check_fitted()
         Xs = self._validate_X(X, reset=False)
+        if inputs.streams(Xs):  # a memmap: chunk by chunk
+            total = 0.0
+            for start in range(0, len(Xs), _CHUNK_VALUES // Xs.shape[1] + 1):
+                part = Xs[np.arange(start, min(len(Xs), start + _CHUNK_VALUES
+                                               // Xs.shape[1] + 1))]
+                total += float(np.sum((self._run(self.model_, part) - part) ** 2))
+            return -total / (Xs.shape[0] * Xs.shape[1])
         reconstruction = self._run(self.model_, Xs)
         return -float(np.mean((reconstruction - Xs) ** 2))
 
@@ -306,3 +319,44 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         return tags
+
+
+# ------------------------------------------------------------------ memmaps
+_CHUNK_VALUES = 2**20  # values per chunk read from a memmap (8 MB as float64)
+
+
+def _column_moments(X):
+    """``(mean, scale)`` of memmap X's columns as ``X.mean(axis=0)`` and
+    ``X.std(axis=0)`` (zero scales as 1) compute them in float64, read in
+    chunks of rows: two passes, one chunk in memory at a time."""
+    n = X.shape[0]
+    step = max(1, _CHUNK_VALUES // max(1, X.shape[1]))
+    chunks = range(0, n, step)
+    total = np.zeros(X.shape[1:], np.float64)
+    for start in chunks:
+        total += np.asarray(X[start:start + step], np.float64).sum(axis=0)
+    mean = total / n
+    squares = np.zeros_like(total)
+    for start in chunks:
+        squares += ((np.asarray(X[start:start + step], np.float64) - mean) ** 2
+                    ).sum(axis=0)
+    scale = np.sqrt(squares / n)
+    return mean, np.where(scale > 0, scale, 1.0)
+
+
+class _Standardized(inputs.Rows):
+    """Memmap X standardised as its rows are read (``(x - mean) / scale`` as
+    float32, as the in-memory path computes it): streamed by
+    ``skdeep.engine.inputs`` like the memmap itself, never copied whole."""
+
+    def __init__(self, source, mean, scale):
+        super().__init__(source, np.arange(source.shape[0]))
+        self.mean, self.scale = mean, scale
+
+    @property
+    def dtype(self):
+        return np.dtype(np.float32)
+
+    def __getitem__(self, rows):
+        part = inputs.read(self.source, self.index[rows])
+        return ((part - self.mean) / self.scale).astype(np.float32)

@@ -507,7 +507,7 @@ class BaseKerasEstimator(BaseEstimator):
             _, counts = np.unique(stratify, axis=0, return_counts=True)
             if counts.min() < 2 or n_val < len(counts) or n - n_val < len(counts):
                 stratify = None
-        if isinstance(X, np.memmap):  # rows held out by index, X unread
+        if inputs.streams(X):  # rows held out by index, X unread
             return self._split_rows(X, y, sample_weight, seed, n_val, stratify)
         if isinstance(X, dask_inputs.Blocks):  # whole blocks held out, unread
             parts = dask_inputs.split(X, (y, sample_weight), seed, n_val)
@@ -554,8 +554,13 @@ class BaseKerasEstimator(BaseEstimator):
         train = np.flatnonzero(keep)
         del keep
         sw = sample_weight
-        return ((inputs.Rows(X, train), y[train], None if sw is None else sw[train]),
-                (inputs.Rows(X, val), y[val], None if sw is None else sw[val]))
+
+        def part(a, index):  # a streamed y (an autoencoder's X) held by index too
+            return inputs.Rows(a, index) if inputs.streams(a) else a[index]
+
+        return ((inputs.Rows(X, train), part(y, train),
+                 None if sw is None else sw[train]),
+                (inputs.Rows(X, val), part(y, val), None if sw is None else sw[val]))
 
     def _build_network(self, seed):
         """Build a new network for this fit (compiled by the engine)."""

@@ -12,9 +12,11 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import column_or_1d
 
 from skdeep._compat import StrOptions
+from skdeep.engine import inputs
 from skdeep.engine.keras_objects import from_logits, is_one_hot_loss
 from skdeep.estimators import _dask
 from skdeep.estimators._dask import lazy_on_dask
+from skdeep.estimators._inputs import _dataset_scoring
 from skdeep.estimators.base import BaseKerasEstimator
 
 __all__ = ["BaseKerasClassifier"]
@@ -239,10 +241,21 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
             return (proba >= 0.5).astype(self._label_dtype)
         return self.classes_[np.argmax(proba, axis=1)]
 
-    def score(self, X, y, sample_weight=None):
-        """Accuracy of ``predict(X)`` against y (scikit-learn's
-        ``ClassifierMixin.score``); for Dask X the predictions are computed
-        block by block, and a Dask y is computed into memory."""
+    def score(self, X, y=None, sample_weight=None):
+        """Mean accuracy of the predictions for X against y.
+
+        X may also be a Keras dataset (``keras.utils.PyDataset``,
+        ``tf.data.Dataset``) with ``y=None``: its batches' targets (and
+        weights, from batches ``(x, y, sample_weight)``) are scored against
+        the predictions of their x, in one pass. For Dask X the predictions
+        are computed block by block, and a Dask y is computed into memory.
+        """
+        if inputs.is_keras_dataset(X):
+            from sklearn.metrics import accuracy_score
+
+            y, y_pred, sample_weight = _dataset_scoring(self, X, y, sample_weight,
+                                                        self.predict)
+            return float(accuracy_score(y, y_pred, sample_weight=sample_weight))
         return _dask.score(self, ClassifierMixin.score, X, y, sample_weight)
 
     def __sklearn_tags__(self):

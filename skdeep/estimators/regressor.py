@@ -7,8 +7,10 @@ the generic ``KerasRegressor`` is in ``skdeep.wrappers``.
 import numpy as np
 from sklearn.base import RegressorMixin
 
+from skdeep.engine import inputs
 from skdeep.estimators import _dask
 from skdeep.estimators._dask import lazy_on_dask
+from skdeep.estimators._inputs import _dataset_scoring
 from skdeep.estimators.base import BaseKerasEstimator
 
 __all__ = ["BaseKerasRegressor"]
@@ -73,10 +75,21 @@ class BaseKerasRegressor(RegressorMixin, BaseKerasEstimator):
         out = self._predict_raw(X) * self._y_scale + self._y_mean
         return out.ravel() if self._y_ndim == 1 else out
 
-    def score(self, X, y, sample_weight=None):
-        """R² of ``predict(X)`` against y (scikit-learn's
-        ``RegressorMixin.score``); for Dask X the predictions are computed
-        block by block, and a Dask y is computed into memory."""
+    def score(self, X, y=None, sample_weight=None):
+        """R² of the predictions for X against y.
+
+        X may also be a Keras dataset (``keras.utils.PyDataset``,
+        ``tf.data.Dataset``) with ``y=None``: its batches' targets (and
+        weights, from batches ``(x, y, sample_weight)``) are scored against
+        the predictions of their x, in one pass. For Dask X the predictions
+        are computed block by block, and a Dask y is computed into memory.
+        """
+        if inputs.is_keras_dataset(X):
+            from sklearn.metrics import r2_score
+
+            y, y_pred, sample_weight = _dataset_scoring(self, X, y, sample_weight,
+                                                        self.predict)
+            return float(r2_score(y, y_pred, sample_weight=sample_weight))
         return _dask.score(self, RegressorMixin.score, X, y, sample_weight)
 
     def __sklearn_tags__(self):

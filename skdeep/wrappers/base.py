@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_array
 
 from skdeep import engine
 from skdeep._compat import check_sample_weight
-from skdeep.engine import run, training
+from skdeep.engine import inputs, run, training
 from skdeep.engine.forward_pass import PREDICT_CHUNK
 from skdeep.engine.keras_objects import (
     PickledModel,
@@ -66,9 +66,11 @@ from skdeep.engine.routing import (
 from skdeep.estimators._inputs import (
     _check_no_missing_target,
     _check_same_inputs,
+    _dataset_scoring,
     _input_signature,
 )
 from skdeep.exceptions import NotFittedError, SkdeepWarning
+from skdeep.wrappers._streaming import check_dataset_fit, is_streamed, rows
 from skdeep.wrappers.encoders import (
     ColumnGroups,
 )
@@ -254,7 +256,14 @@ class BaseWrapper(BaseEstimator):
                 raise ValueError(
                     f"y has {y.ndim} dimension(s), but this {name} was fitted "
                     f"on y with {self.y_ndim_}.")
-        if X is not None:
+        if is_streamed(X):  # its first rows checked, X itself not read
+            if isinstance(X, np.memmap):
+                inputs.check_memmap(X)
+            head = X.head[0] if isinstance(X, inputs.KerasData) else X
+            self._check_X(np.asarray(head[:2]), reset=reset)
+            if reset:
+                self.X_shape_ = X.shape
+        elif X is not None:
             if isinstance(X, pd.DataFrame) and self.input_columns is not None:
                 raw = X
             else:
@@ -262,7 +271,8 @@ class BaseWrapper(BaseEstimator):
             X = self._check_X(X, reset=reset)
             if raw is not None:
                 X = raw  # column groups select by name
-        if X is not None and y is not None and n_rows(X) != y.shape[0]:
+        if (X is not None and y is not None and n_rows(X) != y.shape[0]
+                and not isinstance(X, inputs.KerasData)):  # y: its classes
             raise ValueError(
                 f"X and y have different numbers of rows: {n_rows(X)} and "
                 f"{y.shape[0]}.")
@@ -455,14 +465,22 @@ class BaseWrapper(BaseEstimator):
         return self
 
     # ------------------------------------------------------------ fitting
-    def fit(self, X, y, sample_weight=None, **kwargs):
+    def fit(self, X, y=None, sample_weight=None, **kwargs):
         """Build the network and train it on ``(X, y)``.
 
         ``**kwargs`` go to ``keras.Model.fit`` (``epochs``, ``batch_size``,
         ...), over the estimator's ``fit__`` and plain parameters. With
         ``warm_start=True`` a fitted network keeps its weights.
+
+        X may also be a NumPy memmap, read batch by batch (never whole; the
+        ``validation_split`` rows held out by index), or a Keras dataset
+        (``keras.utils.PyDataset``, ``tf.data.Dataset``) yielding batches
+        ``(x, y)`` or ``(x, y, sample_weight)`` with ``y=None``: it is read
+        once first (its width; a classifier's classes from its labels), then
+        trained in its own order; validation rows come as
+        ``validation_data=(X_val, y_val)``.
         """
-        if y is None:
+        if y is None and not inputs.is_keras_dataset(X):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None. Pass the targets: fit(X, y).")
@@ -492,6 +510,16 @@ class BaseWrapper(BaseEstimator):
         return self
 
     def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+        dataset = inputs.is_keras_dataset(X)
+        if dataset:  # read once: its width and (classifiers) its classes
+            params = self.get_params()
+            settings = {k: params.get(k) for k in ("validation_split", "class_weight")}
+            check_dataset_fit(self, y, sample_weight, {
+                **settings, **route_params(params, "fit"), **kwargs},
+                custom_features=self.input_columns is not None or (
+                    type(self).feature_encoder is not BaseWrapper.feature_encoder))
+            X = inputs.scan(X, labels=is_classifier(self))
+            y = X.labels if X.labels is not None else X.head[1]
         if (self.warm_start or warm_start) and self.initialized_:
             _check_same_inputs(self, self.__dict__.get("_input_signature"), X, y,
                                strict_y_ndim=True)
@@ -507,10 +535,15 @@ class BaseWrapper(BaseEstimator):
                 raise ValueError(
                     "sample_weight is zero for every sample: there is nothing to "
                     "train on. Give at least one non-zero weight.")
-            keep = sample_weight != 0
-            X, y, sample_weight = take(X, keep), y[keep], sample_weight[keep]
+            keep = np.flatnonzero(sample_weight)
+            X, y, sample_weight = rows(X, keep), y[keep], sample_weight[keep]
         y_enc = self._match_outputs(self.target_encoder_.transform(y))
-        X_enc = self.feature_encoder_.transform(X)
+        if dataset:  # each batch's y encoded as it is read
+            X_enc = X
+            X.encode = lambda batch: self._match_outputs(
+                self.target_encoder_.transform(batch))
+        else:
+            X_enc = self.feature_encoder_.transform(X)
         self._check_model_compatibility(y_enc)
         self._fit_keras_model(X_enc, y_enc, sample_weight=sample_weight,
                               warm_start=warm_start, epochs=epochs,
@@ -554,9 +587,9 @@ class BaseWrapper(BaseEstimator):
                     "fraction strictly between 0 and 1 that keeps at least one row "
                     f"on each side (e.g. validation_split=0.2), or 0.0 for none.")
             train, held = np.arange(at), np.arange(at, n)
-            validation = (take(X, held), take(y, held),
+            validation = (rows(X, held), take(y, held),
                           None if sample_weight is None else sample_weight[held])
-            X, y = take(X, train), take(y, train)
+            X, y = rows(X, train), take(y, train)
             sample_weight = None if sample_weight is None else sample_weight[train]
         elif validation is not None:
             validation = tuple(validation) + (None,) * (3 - len(validation))
@@ -574,7 +607,7 @@ class BaseWrapper(BaseEstimator):
             epoch_offset=initial_epoch, callbacks=self._fit_callbacks,
             verbose=verbose, shuffle=shuffle, fit_kwargs=args,
             network_key=(engine.network_key(model, X.shape[1:])
-                         if isinstance(X, np.ndarray) else None),
+                         if type(X) is np.ndarray else None),
             make_template=self._make_template, compile_kwargs=compile_kwargs)
         history, compiled = run.fit(model, (X, y, sample_weight), validation, spec)
         if compiled:  # predictions may share the loop's forward pass
@@ -599,6 +632,18 @@ class BaseWrapper(BaseEstimator):
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call "
                 "'fit' (or 'initialize') before using this estimator.")
+        if inputs.is_keras_dataset(X):  # x of each batch, in order
+            import keras
+
+            parts = [self._network_outputs(x, **kwargs)
+                     for x in inputs.x_batches(X)]
+            if not parts:
+                raise ValueError("The dataset yields no batches: nothing to "
+                                 "predict.")
+            return keras.tree.map_structure(lambda *p: np.concatenate(p), *parts)
+        return self._network_outputs(X, **kwargs)
+
+    def _network_outputs(self, X, **kwargs):
         X, _ = self._validate_data(X=X)
         X = self.feature_encoder_.transform(X)
         params = self.get_params()
@@ -612,6 +657,14 @@ class BaseWrapper(BaseEstimator):
             args.pop("batch_size", None)
         args.setdefault("callbacks", self._predict_callbacks)
         key = self.__dict__.get("_network_key")
+        if inputs.streams(X):  # a memmap: read chunk by chunk
+            if args["callbacks"]:
+                batch = args.pop("batch_size", None) or _DEFAULT_BATCH_SIZE
+                return self.model_.predict(
+                    inputs.batches((X,), batch, 0, 0, False), **args)
+            return engine.predict(self.model_, X, key=key,
+                                  make_template=self._make_template,
+                                  chunk=args.get("batch_size") or PREDICT_CHUNK)
         if key is not None and not args["callbacks"] and (
                 set(args) <= {"batch_size", "verbose", "callbacks"}):
             # a network trained by the compiled loop: the engine's padded
@@ -645,15 +698,29 @@ class BaseWrapper(BaseEstimator):
             "BaseWrapper has no scorer; subclass KerasClassifier or KerasRegressor, "
             "or define a scorer staticmethod.")
 
-    def score(self, X, y, sample_weight=None):
-        """The estimator's ``scorer`` on ``(X, y)`` (``score__`` params go to it)."""
+    def score(self, X, y=None, sample_weight=None):
+        """The estimator's ``scorer`` on ``(X, y)`` (``score__`` params go to it).
+
+        For a Keras dataset X (``y=None``), the targets and weights of its
+        batches against the predictions of their x, read in one pass.
+        """
+        if inputs.is_keras_dataset(X):
+            y, y_pred, sample_weight = _dataset_scoring(self, X, y, sample_weight,
+                                                        self.predict)
+            return self.scorer(y, y_pred, sample_weight=sample_weight,
+                               **route_params(self.get_params(), "score"))
         _, y = self._validate_data(X=None, y=y)
+        keep = None
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, y,
                                                  dtype=float_dtype())
             keep = sample_weight != 0
-            X, y, sample_weight = take(X, keep), y[keep], sample_weight[keep]
+            y, sample_weight = y[keep], sample_weight[keep]
+            if not inputs.streams(X):  # a memmap: every row predicted, not copied
+                X, keep = take(X, keep), None
         y_pred = self.predict(X)
+        if keep is not None:
+            y_pred = take(y_pred, keep)
         return self.scorer(y, y_pred, sample_weight=sample_weight,
                            **route_params(self.get_params(), "score"))
 

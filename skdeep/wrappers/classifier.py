@@ -148,7 +148,7 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         self.__dict__.pop("classes_", None)
         return super().initialize(X, y)
 
-    def fit(self, X, y, sample_weight=None, **kwargs):
+    def fit(self, X, y=None, sample_weight=None, **kwargs):
         self.__dict__.pop("classes_", None)
         sample_weight = self._weight_classes(y, sample_weight)
         return super().fit(X, y, sample_weight=sample_weight, **kwargs)
@@ -162,7 +162,7 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         return super().partial_fit(X, y, sample_weight=sample_weight, **kwargs)
 
     def _weight_classes(self, y, sample_weight):
-        if self.class_weight is None:
+        if self.class_weight is None or y is None:  # a dataset: refused in fit
             return sample_weight
         weights = compute_sample_weight(self.class_weight, y)
         return weights if sample_weight is None else weights * np.asarray(
