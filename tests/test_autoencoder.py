@@ -203,3 +203,14 @@ def test_memmap_transform_and_score_read_it_chunk_by_chunk(tmp_path):
     whole = n * d * 4  # one float32 copy; standardising in memory made 3x this
     assert fit_peak < 0.5 * whole, fit_peak
     assert use_peak < 0.5 * whole, use_peak
+
+
+def test_dask_input_is_a_clear_error_naming_the_memmap_route():
+    da = pytest.importorskip("dask.array")
+    X = da.from_array(np.random.default_rng(0).normal(size=(40, 4)).astype("float32"),
+                      chunks=10)
+    with pytest.raises(TypeError, match="memmap"):
+        AutoencoderTransformer(epochs=1).fit(X)
+    fitted = AutoencoderTransformer(epochs=1, random_state=0).fit(X.compute())
+    with pytest.raises(TypeError, match="Dask"):
+        fitted.transform(X)

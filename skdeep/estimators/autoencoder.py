@@ -14,7 +14,7 @@ from skdeep.architectures import (
     build_autoencoder,
     split_autoencoder,
 )
-from skdeep.engine import inputs
+from skdeep.engine import dask_inputs, inputs
 from skdeep.engine.process import quiet_retracing
 from skdeep.estimators._docs import ATTR_DOC as _ATTR_DOC
 from skdeep.estimators._docs import TRAINING_DOC as _TRAINING_DOC
@@ -196,6 +196,13 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         _check_sizes(self, "encoder_layer_sizes", allow_empty=True)
 
     def _validate_X(self, X, y="no_validation", *, reset):
+        if dask_inputs.is_dask(X):
+            raise TypeError(
+                f"AutoencoderTransformer does not stream Dask collections yet; "
+                f"received a {type(X).__name__}. Write the data to a NumPy "
+                "memmap (np.save, then np.load(path, mmap_mode='r')), which it "
+                "standardises and reads chunk by chunk, or pass X.compute() if "
+                "it fits in memory.")
         X = super()._validate_X(X, reset=reset)
         if isinstance(X, np.memmap):  # standardised batch by batch, not copied
             if reset:

@@ -507,8 +507,6 @@ class BaseKerasEstimator(BaseEstimator):
             _, counts = np.unique(stratify, axis=0, return_counts=True)
             if counts.min() < 2 or n_val < len(counts) or n - n_val < len(counts):
                 stratify = None
-        if inputs.streams(X):  # rows held out by index, X unread
-            return self._split_rows(X, y, sample_weight, seed, n_val, stratify)
         if isinstance(X, dask_inputs.Blocks):  # whole blocks held out, unread
             parts = dask_inputs.split(X, (y, sample_weight), seed, n_val)
             if parts is None:
@@ -520,6 +518,8 @@ class BaseKerasEstimator(BaseEstimator):
                     stacklevel=4)
                 return (X, y, sample_weight), None
             return parts
+        if inputs.streams(X):  # rows held out by index, X unread
+            return self._split_rows(X, y, sample_weight, seed, n_val, stratify)
         arrays = [X, y] + ([sample_weight] if sample_weight is not None else [])
         parts = train_test_split(*arrays, test_size=n_val, random_state=seed,
                                  stratify=stratify)
