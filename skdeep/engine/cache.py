@@ -37,7 +37,7 @@ import threading
 from collections import OrderedDict
 
 from skdeep.engine.keys import _loss_key, _optimizer_key, weights_key
-from skdeep.engine.loop_tf import _Forward, _reuse_enabled, _TFTrainer
+from skdeep.engine.loop_tf import TRACES, _Forward, _reuse_enabled, _TFTrainer
 
 __all__ = ["MAX_BYTES", "MAX_NETWORKS", "cache_info", "clear_cache", "forward",
            "train"]
@@ -108,17 +108,21 @@ class _Cache:
     def clear(self):
         with self._lock:
             self._entries.clear()
+            TRACES.reset()
 
     def info(self):
         with self._lock:
             trainers, forwards = self._items("trainer"), self._items("forward")
             trainer_bytes = sum(t.nbytes for t in trainers)
             forward_bytes = sum(f.nbytes for f in forwards)
+            traces = TRACES.counts()
             return {"networks": len(trainers) + len(forwards),
                     "bytes": trainer_bytes + forward_bytes,
                     "trainers": len(trainers), "trainer_bytes": trainer_bytes,
                     "forward_functions": len(forwards),
-                    "forward_bytes": forward_bytes}
+                    "forward_bytes": forward_bytes,
+                    "trainer_traces": traces["trainer"],
+                    "forward_traces": traces["forward"]}
 
 
 _CACHE = _Cache()
@@ -147,7 +151,11 @@ def cache_info():
     bound of :func:`clear_cache` applies to. Of these, ``trainers`` and
     ``trainer_bytes`` are cached training loops (one per architecture and
     training setup), ``forward_functions`` and ``forward_bytes`` cached
-    prediction functions (one per architecture).
+    prediction functions (one per architecture). ``trainer_traces`` and
+    ``forward_traces``: how many times a training loop and a forward pass
+    were traced (~0.5 s each) since the process started or
+    :func:`clear_cache` was last called, as :func:`functools.lru_cache`'s
+    ``cache_info`` counts misses.
     """
     return _CACHE.info()
 

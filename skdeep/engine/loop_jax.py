@@ -101,6 +101,9 @@ class JaxTrainer:
         import jax.numpy as jnp
         from jax import lax
 
+        from skdeep.engine.loop_tf import TRACES
+
+        TRACES.add("trainer")
         spec, bs = self.spec, self.batch_size
         rows = X.shape[0]
         padded_rows = math.ceil(rows / bs) * bs
@@ -283,8 +286,13 @@ class JaxForward:
         kinds = [v.trainable for v in template.variables]
         self._trainable = [i for i, t in enumerate(kinds) if t]
         self._other = [i for i, t in enumerate(kinds) if not t]
-        self._fn = jax.jit(lambda trainable, other, X: template.stateless_call(
-            trainable, other, X, training=False)[0])
+        from skdeep.engine.loop_tf import TRACES
+
+        def call(trainable, other, X):
+            TRACES.add("forward")
+            return template.stateless_call(trainable, other, X, training=False)[0]
+
+        self._fn = jax.jit(call)
 
     def __call__(self, model, X):
         values = [v.value for v in model.variables]

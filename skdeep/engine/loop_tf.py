@@ -15,6 +15,33 @@ import numpy as np
 _VAL_CHUNK = 4096
 
 
+class _TraceCounter:
+    """How many times training loops and forward passes were traced.
+
+    Counted where the traced Python body runs, which TensorFlow and JAX do
+    once per trace: what :func:`skdeep.engine.cache.cache_info` reports.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts = {"trainer": 0, "forward": 0}
+
+    def add(self, kind):
+        with self._lock:
+            self._counts[kind] += 1
+
+    def counts(self):
+        with self._lock:
+            return dict(self._counts)
+
+    def reset(self):
+        with self._lock:
+            self._counts = dict.fromkeys(self._counts, 0)
+
+
+TRACES = _TraceCounter()
+
+
 def _reuse_enabled():
     value = os.environ.get("SKDEEP_REUSE_NETWORKS", "1").strip().lower()
     if value in ("1", "true", "yes", "on", ""):
@@ -263,6 +290,7 @@ class _TFTrainer:
              patience, tol, lr0, decay, schedule_epochs):
         import tensorflow as tf
 
+        TRACES.add("trainer")
         spec, model = self.spec, self.model
         variables = model.trainable_variables
         n = tf.shape(X)[0]
@@ -394,6 +422,7 @@ class _Forward:
         x = tf.TensorSpec((None, *template.inputs[0].shape[1:]), tf.float32)
 
         def call(trainable, other, X):
+            TRACES.add("forward")
             return template.stateless_call(trainable, other, X, training=False)[0]
 
         self._fn = tf.function(call, input_signature=[
