@@ -50,60 +50,79 @@ MAX_BYTES = 256 * 2**20
 
 
 class _Cache:
-    """Free trainers and forward passes by key, least recently used first.
+    """Trainers and forward passes by key, least recently used first.
 
-    One bound for both: an entry is ``(kind, key) -> list of items``, each
-    item a template network (its ``nbytes`` counted). A trainer is checked
-    out by one fit at a time; a forward pass is stateless and shared.
+    One bound for both: an entry is ``(kind, key) -> item``, a trainer or a
+    forward pass, shared by every fit or prediction of its key, also
+    concurrent ones. Each is built once: a second thread that needs a key
+    being built waits for it (then for its trace) rather than building its
+    own. An item counts its copies of the network (``networks``: a trainer's
+    template and the free states of concurrent fits kept with it) and their
+    ``nbytes``; over the bound, the kept states go first, least recently used
+    trainer first, then whole items.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._entries = OrderedDict()  # (kind, key) -> list of items
+        self._entries = OrderedDict()  # (kind, key) -> item
+        self._building = {}  # (kind, key) -> lock held while it is built
 
-    def checkout(self, key):
+    def get(self, kind, key, make):
+        """The item of ``(kind, key)``, made by ``make()`` if there is none
+        (None if ``make`` returns None: then nothing is kept)."""
+        entry = (kind, key)
         with self._lock:
-            free = self._entries.get(("trainer", key))
-            if not free:
-                return None
-            trainer = free.pop()
-            if not free:
-                del self._entries[("trainer", key)]
-            return trainer
+            item = self._found(entry)
+            if item is not None:
+                return item
+            building = self._building.setdefault(entry, threading.Lock())
+        with building:
+            with self._lock:
+                item = self._found(entry)
+            if item is None:
+                item = make()
+                if item is not None:
+                    with self._lock:
+                        self._entries[entry] = item
+                        self._evict()
+        with self._lock:
+            if self._building.get(entry) is building:
+                del self._building[entry]
+        return item
 
-    def checkin(self, key, trainer):
+    def _found(self, entry):
+        item = self._entries.get(entry)
+        if item is not None:
+            self._entries.move_to_end(entry)
+        return item
+
+    def discard(self, kind, key, item):
         with self._lock:
-            self._entries.setdefault(("trainer", key), []).append(trainer)
-            self._entries.move_to_end(("trainer", key))
+            if self._entries.get((kind, key)) is item:
+                del self._entries[(kind, key)]
+
+    def resized(self):
+        """Apply the bound again (an item kept more state)."""
+        with self._lock:
             self._evict()
 
     def _items(self, kind=None):
-        return [item for (k, _), items in self._entries.items()
-                if kind is None or k == kind for item in items]
+        return [item for (k, _), item in self._entries.items()
+                if kind is None or k == kind]
+
+    def _over(self):
+        items = self._items()
+        return (sum(getattr(item, "networks", 1) for item in items) > MAX_NETWORKS
+                or sum(item.nbytes for item in items) > MAX_BYTES)
 
     def _evict(self):
-        while self._entries and (
-                len(self._items()) > MAX_NETWORKS
-                or sum(item.nbytes for item in self._items()) > MAX_BYTES):
-            oldest = next(iter(self._entries))
-            self._entries[oldest].pop(0)
-            if not self._entries[oldest]:
-                del self._entries[oldest]
-
-    def forward(self, key, make):
-        with self._lock:
-            found = self._entries.get(("forward", key))
-            if found:
-                self._entries.move_to_end(("forward", key))
-                return found[0]
-        fwd = make()
-        if fwd is None:
-            return None
-        with self._lock:
-            self._entries[("forward", key)] = [fwd]
-            self._entries.move_to_end(("forward", key))
-            self._evict()
-        return fwd
+        for item in self._items():  # least recently used first
+            if not self._over():
+                return
+            if hasattr(item, "trim"):
+                item.trim()
+        while self._entries and self._over():
+            self._entries.popitem(last=False)
 
     def clear(self):
         with self._lock:
@@ -113,10 +132,11 @@ class _Cache:
     def info(self):
         with self._lock:
             trainers, forwards = self._items("trainer"), self._items("forward")
+            trainer_networks = sum(getattr(t, "networks", 1) for t in trainers)
             trainer_bytes = sum(t.nbytes for t in trainers)
             forward_bytes = sum(f.nbytes for f in forwards)
             traces = TRACES.counts()
-            return {"networks": len(trainers) + len(forwards),
+            return {"networks": trainer_networks + len(forwards),
                     "bytes": trainer_bytes + forward_bytes,
                     "trainers": len(trainers), "trainer_bytes": trainer_bytes,
                     "forward_functions": len(forwards),
@@ -184,23 +204,36 @@ def train(model, arch, make_template, data, validation, spec, args):
            str(y.dtype))
     if backend == "jax":  # XLA compiles for one batch shape
         key += (int(args["batch_size"]),)
-    reuse = _reuse_enabled()
-    trainer = _CACHE.checkout(key) if reuse else None
-    if trainer is None:
+
+    def make():
         template = make_template()
         if weights_key(template) != weights:
             return None  # the builder did not rebuild this network: not shared
         if backend == "jax":
             from skdeep.engine.loop_jax import JaxTrainer
 
-            trainer = JaxTrainer(template, model.optimizer, model.loss, spec,
-                                 args["batch_size"])
-        else:
-            trainer = _TFTrainer(template, model.optimizer, model.loss, spec,
-                                 X.shape[1:], y.shape[1:], y.dtype)
-    history = trainer.run(model, data, validation, args)
-    if reuse:  # a trainer whose run raised is not trusted again
-        _CACHE.checkin(key, trainer)
+            return JaxTrainer(template, model.optimizer, model.loss, spec,
+                              args["batch_size"])
+        return _TFTrainer(template, model.optimizer, model.loss, spec,
+                          X.shape[1:], y.shape[1:], y.dtype)
+
+    cached = _reuse_enabled()
+    trainer = _CACHE.get("trainer", key, make) if cached else make()
+    if trainer is None:
+        return None
+    state = trainer.acquire()
+    if state is None:  # a loop that serves one fit at a time, in use
+        trainer, cached = make(), False
+        state = trainer.acquire()
+    try:
+        history = trainer.run(model, data, validation, args, state=state)
+    except BaseException:
+        if cached:  # a trainer whose run raised is not trusted again
+            _CACHE.discard("trainer", key, trainer)
+        raise
+    trainer.release(state)
+    if cached:
+        _CACHE.resized()
     return history
 
 
@@ -226,4 +259,4 @@ def forward(model, key, make_template):
             return JaxForward(template)
         return _Forward(template)
 
-    return _CACHE.forward((key, weights), make)
+    return _CACHE.get("forward", (key, weights), make)

@@ -233,7 +233,14 @@ class JaxTrainer:
                 state["scores"])
 
     # -- Python side
-    def run(self, model, data, validation, args):
+    def acquire(self):
+        """Fits share this trainer freely: its loop carries all their state."""
+        return ()
+
+    def release(self, state):
+        pass
+
+    def run(self, model, data, validation, args, state=()):
         X, y, sw = data
         n = X.shape[0]
         rows = self._rows(n)
