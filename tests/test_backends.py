@@ -35,9 +35,14 @@ _SCRIPT = textwrap.dedent("""
     import threading
     out = {}
     traces = cache_info()["trainer_traces"]
-    threads = [threading.Thread(target=lambda s=s: out.__setitem__(s, MLPClassifier(
-        **dict(params, random_state=s)).fit(X[:600], y[:600]).predict_proba(X)))
-        for s in (1, 2)]
+    together = threading.Barrier(2)
+
+    def fit(s):
+        est = MLPClassifier(**dict(params, random_state=s))
+        together.wait()  # the two fits start at once
+        out[s] = est.fit(X[:600], y[:600]).predict_proba(X)
+
+    threads = [threading.Thread(target=fit, args=(s,)) for s in (1, 2)]
     [t.start() for t in threads]; [t.join() for t in threads]
     assert cache_info()["trainer_traces"] == traces + 1, cache_info()
     for s in (1, 2):
