@@ -121,3 +121,20 @@ def test_per_fit_state_counts_in_the_cache_and_stays_in_its_bounds(monkeypatch,
     assert (three["trainers"], three["forward_functions"]) == (1, 1)
     assert three["networks"] == 2
     assert three["trainer_bytes"] == one["trainer_bytes"]
+
+
+def test_where_keras_cannot_rebind_variables_concurrent_fits_trace_their_own(
+        monkeypatch, data):
+    # as with a future Keras whose variables skdeep cannot rebind: each
+    # concurrent fit then gets a loop of its own, with the same results
+    from skdeep import _compat
+
+    X, y = data
+    monkeypatch.setattr(_compat, "keras_variables_bound", lambda *args: None)
+    skdeep.clear_cache()
+    fitted = _fit_together(X, y, (1, 2))
+    assert skdeep.cache_info()["trainer_traces"] == 2
+    skdeep.clear_cache()
+    serial = _serial(X, y, (1, 2))
+    for seed in (1, 2):
+        _assert_same_fit(fitted[seed], serial[seed])

@@ -14,22 +14,30 @@ Tracing such a function takes ~0.5 s, so traced loops are cached: a
 *trainer* is a private copy (a *template*) of a network, its optimizer and the
 traced loop. A fit of an identical network (same architecture, optimizer,
 loss; seeds, learning rate, batch size and data size may differ; a user's
-network is named by its Keras config, :func:`network_key`) checks a
-trainer out, copies its fresh network's weights and optimizer state in, runs,
-and copies the result back out. Two networks whose variables differ in any
-shape or dtype never share (:func:`skdeep.engine.keys.weights_key` is part of
-every key). The estimator's own network is never held by the cache, so it is
-freed as soon as the estimator is.
+network is named by its Keras config, :func:`network_key`) takes a *state*
+of the trainer (on TensorFlow: variables for the network's weights, the
+optimizer's and the best weights' copy; the template's own are the first),
+copies its fresh network's weights and optimizer state in, runs, and copies
+the result back out. The loop takes the state's variables as arguments, so
+fits running at the same time in threads share the one trace, each on a
+state of its own (made when every state is in use, then kept for the next
+parallel fits); a thread that needs a trainer another thread is building or
+tracing waits for it. On JAX the loop carries all state itself. Two networks
+whose variables differ in any shape or dtype never share
+(:func:`skdeep.engine.keys.weights_key` is part of every key). The
+estimator's own network is never held by the cache, so it is freed as soon as
+the estimator is.
 
 Prediction uses the same cache: one stateless forward function per
 architecture (a *forward pass*, with a template of its own), fed with the
 estimator's own weights, instead of tracing a new predict function for every
 fitted network (see ``skdeep.engine.forward_pass``).
 
-The cache holds only templates: trainers and forward passes together, at
-most :data:`MAX_NETWORKS` networks and :data:`MAX_BYTES` bytes of variables,
-the least recently used dropped first. :func:`clear_cache` empties it, and
-with ``SKDEEP_REUSE_NETWORKS=0`` it keeps nothing.
+The cache holds only templates and states: trainers and forward passes
+together, at most :data:`MAX_NETWORKS` networks (a template or a kept
+state each) and :data:`MAX_BYTES` bytes of variables; over the bound the kept
+states go first, then the least recently used entries. :func:`clear_cache`
+empties it, and with ``SKDEEP_REUSE_NETWORKS=0`` it keeps nothing.
 """
 
 
@@ -221,14 +229,14 @@ def train(model, arch, make_template, data, validation, spec, args):
     trainer = _CACHE.get("trainer", key, make) if cached else make()
     if trainer is None:
         return None
-    state = trainer.acquire()
-    if state is None:  # a loop that serves one fit at a time, in use
-        trainer, cached = make(), False
-        state = trainer.acquire()
     try:
+        state = trainer.acquire()  # the first fit of a trainer traces its loop
+        if state is None:  # a loop that serves one fit at a time, in use
+            trainer, cached = make(), False
+            state = trainer.acquire()
         history = trainer.run(model, data, validation, args, state=state)
     except BaseException:
-        if cached:  # a trainer whose run raised is not trusted again
+        if cached:  # a trainer whose trace or run raised is not trusted again
             _CACHE.discard("trainer", key, trainer)
         raise
     trainer.release(state)
