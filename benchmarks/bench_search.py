@@ -23,8 +23,30 @@ range), 3 folds, up to ``--strategy-epochs`` epochs with early stopping
 process after one warm-up fit, so TensorFlow's start-up is not timed. Prints
 wall time, best CV accuracy and, for bayes, candidates pruned.
 
+``--mode threads`` (issue 27): the search of the README's sentence on
+plain scikit-learn searches in threads,
+``GridSearchCV(MLPClassifier(epochs=40, early_stopping=False, random_state=0),
+{"hidden_layer_sizes": [(16,), (32,), (64,), (32, 16)]}, cv=3)`` on
+``make_classification(3000, 30)``, n_jobs=1 against n_jobs=2, each
+configuration in a fresh process (Keras imported before the clock starts):
+
+- first threaded search: one n_jobs=1 search first traces every
+  architecture, then the timed search runs inside
+  ``joblib.parallel_config(backend="threading")``: the first parallel
+  search of the process (goal: n_jobs=2 >= 1.7x n_jobs=1).
+- cold tune: ``skdeep.tune`` of the same grid in a process that traced
+  nothing (goal: n_jobs=2 >= 1.5x n_jobs=1).
+- cold GridSearchCV on loky: the same grid on joblib's default backend, whose
+  worker processes each import TensorFlow and trace their networks (the
+  README's figure for it; the traces shown are the parent's only).
+
+Prints wall times, speedups, the training loops traced during the timed
+search (``cache_info()["trainer_traces"]``), the machine's load average,
+and whether the CV scores are identical for every n_jobs. About 2 min on 2 idle cores.
+
     python benchmarks/bench_search.py [--epochs 10]
     python benchmarks/bench_search.py --mode strategies [--n-iter 12]
+    python benchmarks/bench_search.py --mode threads [--repeat 1]
 """
 
 import argparse
@@ -104,6 +126,87 @@ print(json.dumps({"time": elapsed, "score": float(search.best_score_),
                   "pruned": int(np.sum(search.cv_results_.get("pruned", 0)))}))
 """
 
+_THREADS_RUN = r"""
+import json, os, sys, time, warnings
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+warnings.filterwarnings("ignore")
+import joblib
+import keras  # imported before the clock: the same for every n_jobs
+import numpy as np
+from sklearn.datasets import make_classification
+from sklearn.model_selection import GridSearchCV
+from skdeep import MLPClassifier, cache_info, tune
+case, n_jobs = sys.argv[1], int(sys.argv[2])
+X, y = make_classification(3000, 30, random_state=0)
+X = X.astype(np.float32)
+est = MLPClassifier(epochs=40, early_stopping=False, random_state=0)
+grid = {"hidden_layer_sizes": [(16,), (32,), (64,), (32, 16)]}
+if case == "first-threaded":
+    GridSearchCV(est, grid, cv=3, n_jobs=1).fit(X, y)  # traces every network
+    traced = cache_info()["trainer_traces"]
+    start = time.perf_counter()
+    with joblib.parallel_config(backend="threading"):
+        search = GridSearchCV(est, grid, cv=3, n_jobs=n_jobs).fit(X, y)
+elif case == "cold-tune":  # nothing traced in this process
+    traced = 0
+    start = time.perf_counter()
+    search = tune(est, X, y, space=grid, strategy="grid", cv=3, n_jobs=n_jobs,
+                  random_state=0, verbose=0)
+else:  # cold-loky: joblib's default backend, worker processes
+    traced = 0
+    start = time.perf_counter()
+    search = GridSearchCV(est, grid, cv=3, n_jobs=n_jobs).fit(X, y)
+elapsed = time.perf_counter() - start
+traces = cache_info().get("trainer_traces")  # None before skdeep counted them
+print(json.dumps({"time": elapsed, "traces": traces and traces - traced,
+                  "scores": search.cv_results_["mean_test_score"].tolist()}))
+"""
+
+THREAD_CASES = {"first-threaded": ("first threaded GridSearchCV", 1.7),
+                "cold-tune": ("cold tune", 1.5),
+                "cold-loky": ("cold GridSearchCV on loky", None)}
+
+
+def compare_threads(repeat=1):
+    """Run each (case, n_jobs) ``repeat`` times in fresh processes,
+    interleaved; print the median times and speedups against the goals."""
+    import statistics
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (here, os.environ.get("PYTHONPATH")) if p)}
+    runs, loads = {}, []
+    for _ in range(repeat):
+        for case in THREAD_CASES:
+            for n_jobs in (1, 2):
+                out = subprocess.run(
+                    [sys.executable, "-c", _THREADS_RUN, case, str(n_jobs)],
+                    capture_output=True, text=True, cwd=here, check=True, env=env)
+                row = json.loads(out.stdout.strip().splitlines()[-1])
+                runs.setdefault((case, n_jobs), []).append(row)
+                loads.append(os.getloadavg()[0])
+                print(f"  {case} n_jobs={n_jobs}: {row['time']:.1f} s, "
+                      f"{row['traces']} training loops traced",
+                      file=sys.stderr, flush=True)
+    times = {key: statistics.median(r["time"] for r in rows)
+             for key, rows in runs.items()}
+    scores = {tuple(r["scores"]) for rows in runs.values() for r in rows}
+    print(f"\nGridSearchCV(MLPClassifier(epochs=40)), 4 architectures x 3 folds, "
+          f"make_classification(3000, 30), threads, {os.cpu_count()} cores, "
+          f"median of {repeat}, load average {min(loads):.1f}-{max(loads):.1f} "
+          f"({time.strftime('%Y-%m-%d %H:%M')})")
+    print(f"{'':30}{'n_jobs=1 s':>11}{'n_jobs=2 s':>11}{'speedup':>9}{'goal':>7}"
+          f"{'traces (1/2)':>14}")
+    for case, (label, goal) in THREAD_CASES.items():
+        one, two = times[case, 1], times[case, 2]
+        traces = "/".join(str(runs[case, n][0]["traces"]) for n in (1, 2))
+        goal = f"{goal:6.1f}x" if goal else " " * 7
+        print(f"{label:30}{one:11.1f}{two:11.1f}{one / two:8.2f}x{goal}{traces:>14}")
+    print(f"CV scores identical for every n_jobs and run: {len(scores) == 1} "
+          f"{[round(v, 4) for v in sorted(scores)[0]]}")
+    return times, scores
+
+
 STRATEGIES = ("grid", "random", "halving", "bayes", "bayes+median", "bayes+halving")
 
 
@@ -145,7 +248,7 @@ def compare_strategies(n_iter, epochs, datasets, strategies=STRATEGIES, repeat=1
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=("parallel", "strategies"),
+    parser.add_argument("--mode", choices=("parallel", "strategies", "threads"),
                         default="parallel")
     parser.add_argument("--epochs", type=int, default=10,
                         help="epochs per fit in --mode parallel")
@@ -158,8 +261,12 @@ def main(argv=None):
     parser.add_argument("--strategies", default=",".join(STRATEGIES),
                         help="comma-separated, in --mode strategies")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="runs per search in --mode strategies (median time)")
+                        help="runs per search in --mode strategies or threads "
+                        "(median time)")
     args = parser.parse_args(argv)
+    if args.mode == "threads":
+        compare_threads(args.repeat)
+        return
     if args.mode == "strategies":
         compare_strategies(args.n_iter, args.strategy_epochs,
                            args.datasets.split(","), args.strategies.split(","),

@@ -59,6 +59,7 @@ __all__ = [
     "check_n_features",
     "check_sample_weight",
     "keras_seed_generator_module",
+    "keras_variables_bound",
     "load_model_from_fileobj",
     "safe_indexing",
     "save_model_to_fileobj",
@@ -110,3 +111,35 @@ def keras_seed_generator_module():
             seed_generator, "make_default_seed"):
         return None
     return seed_generator
+
+
+# Keras (3.15) keeps the TensorFlow variable behind a ``keras.Variable`` in its
+# private ``_value``, and has no public way to run a network or an optimizer
+# (TensorFlow's refuses ``stateless_apply``) on other TensorFlow variables.
+# The compiled training loop is traced once with its template's variables
+# rebound to the traced function's variable arguments, so that the one
+# traced function runs on any fit's own variables. Returns None when Keras no
+# longer stores them there (then each concurrent fit gets a loop of its
+# own, as before). Review at each Keras minor release (checked with 3.15).
+def keras_variables_bound(keras_variables, tf_variables):
+    """A context manager in which each of ``keras_variables`` (TensorFlow
+    backend) reads and writes the matching one of ``tf_variables``, or None
+    when Keras cannot be made to."""
+    import contextlib
+
+    keras_variables = list(keras_variables)
+    if not all(hasattr(v, "_value") for v in keras_variables):
+        return None
+
+    @contextlib.contextmanager
+    def bound():
+        saved = [v._value for v in keras_variables]
+        for variable, target in zip(keras_variables, tf_variables, strict=True):
+            variable._value = target
+        try:
+            yield
+        finally:
+            for variable, value in zip(keras_variables, saved, strict=True):
+                variable._value = value
+
+    return bound()

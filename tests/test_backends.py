@@ -30,13 +30,21 @@ _SCRIPT = textwrap.dedent("""
     c = MLPClassifier(**params).fit(X[:1200], y[:1200])
     assert cache_info()["trainers"] == 1
     np.testing.assert_array_equal(a.predict_proba(X[1200:]), c.predict_proba(X[1200:]))
-    # fits in threads equal their serial results
+    # fits in threads equal their serial results, and share one trace of
+    # the loop for their (new) shape of rows
     import threading
     out = {}
-    threads = [threading.Thread(target=lambda s=s: out.__setitem__(s, MLPClassifier(
-        **dict(params, random_state=s)).fit(X[:600], y[:600]).predict_proba(X)))
-        for s in (1, 2)]
+    traces = cache_info()["trainer_traces"]
+    together = threading.Barrier(2)
+
+    def fit(s):
+        est = MLPClassifier(**dict(params, random_state=s))
+        together.wait()  # the two fits start at once
+        out[s] = est.fit(X[:600], y[:600]).predict_proba(X)
+
+    threads = [threading.Thread(target=fit, args=(s,)) for s in (1, 2)]
     [t.start() for t in threads]; [t.join() for t in threads]
+    assert cache_info()["trainer_traces"] == traces + 1, cache_info()
     for s in (1, 2):
         serial = MLPClassifier(**dict(params, random_state=s)).fit(X[:600], y[:600])
         np.testing.assert_array_equal(out[s], serial.predict_proba(X))

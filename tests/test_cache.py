@@ -201,3 +201,18 @@ def test_reuse_off_keeps_no_forward_pass_either(monkeypatch):
     assert skdeep.cache_info()["forward_functions"] == 0
     assert skdeep.cache_info()["networks"] == 0
     assert_allclose(proba, shared.predict_proba(X), rtol=1e-5)
+
+
+def test_cache_info_counts_traces_until_the_cache_is_cleared():
+    X, y = _blobs()
+    skdeep.clear_cache()
+    for seed in (0, 1):  # the second fit and prediction reuse the traces
+        MLPClassifier((6,), epochs=1, random_state=seed).fit(X, y).predict(X)
+    info = skdeep.cache_info()
+    assert (info["trainer_traces"], info["forward_traces"]) == (1, 1)
+    MLPClassifier((5,), epochs=1, random_state=0).fit(X, y).predict(X)
+    info = skdeep.cache_info()
+    assert (info["trainer_traces"], info["forward_traces"]) == (2, 2)
+    skdeep.clear_cache()
+    info = skdeep.cache_info()
+    assert (info["trainer_traces"], info["forward_traces"]) == (0, 0)

@@ -124,7 +124,8 @@ def test_clear_cache_empties_the_cache_and_fits_still_match(blobs):
     skdeep.clear_cache()
     assert skdeep.cache_info() == {
         "networks": 0, "bytes": 0, "trainers": 0, "trainer_bytes": 0,
-        "forward_functions": 0, "forward_bytes": 0}
+        "forward_functions": 0, "forward_bytes": 0, "trainer_traces": 0,
+        "forward_traces": 0}
     again = MLPClassifier(**FAST, random_state=0).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(first, again)
 

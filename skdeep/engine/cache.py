@@ -14,22 +14,30 @@ Tracing such a function takes ~0.5 s, so traced loops are cached: a
 *trainer* is a private copy (a *template*) of a network, its optimizer and the
 traced loop. A fit of an identical network (same architecture, optimizer,
 loss; seeds, learning rate, batch size and data size may differ; a user's
-network is named by its Keras config, :func:`network_key`) checks a
-trainer out, copies its fresh network's weights and optimizer state in, runs,
-and copies the result back out. Two networks whose variables differ in any
-shape or dtype never share (:func:`skdeep.engine.keys.weights_key` is part of
-every key). The estimator's own network is never held by the cache, so it is
-freed as soon as the estimator is.
+network is named by its Keras config, :func:`network_key`) takes a *state*
+of the trainer (on TensorFlow: variables for the network's weights, the
+optimizer's and the best weights' copy; the template's own are the first),
+copies its fresh network's weights and optimizer state in, runs, and copies
+the result back out. The loop takes the state's variables as arguments, so
+fits running at the same time in threads share the one trace, each on a
+state of its own (made when every state is in use, then kept for the next
+parallel fits); a thread that needs a trainer another thread is building or
+tracing waits for it. On JAX the loop carries all state itself. Two networks
+whose variables differ in any shape or dtype never share
+(:func:`skdeep.engine.keys.weights_key` is part of every key). The
+estimator's own network is never held by the cache, so it is freed as soon as
+the estimator is.
 
 Prediction uses the same cache: one stateless forward function per
 architecture (a *forward pass*, with a template of its own), fed with the
 estimator's own weights, instead of tracing a new predict function for every
 fitted network (see ``skdeep.engine.forward_pass``).
 
-The cache holds only templates: trainers and forward passes together, at
-most :data:`MAX_NETWORKS` networks and :data:`MAX_BYTES` bytes of variables,
-the least recently used dropped first. :func:`clear_cache` empties it, and
-with ``SKDEEP_REUSE_NETWORKS=0`` it keeps nothing.
+The cache holds only templates and states: trainers and forward passes
+together, at most :data:`MAX_NETWORKS` networks (a template or a kept
+state each) and :data:`MAX_BYTES` bytes of variables; over the bound the kept
+states go first, then the least recently used entries. :func:`clear_cache`
+empties it, and with ``SKDEEP_REUSE_NETWORKS=0`` it keeps nothing.
 """
 
 
@@ -37,7 +45,7 @@ import threading
 from collections import OrderedDict
 
 from skdeep.engine.keys import _loss_key, _optimizer_key, weights_key
-from skdeep.engine.loop_tf import _Forward, _reuse_enabled, _TFTrainer
+from skdeep.engine.loop_tf import TRACES, _Forward, _reuse_enabled, _TFTrainer
 
 __all__ = ["MAX_BYTES", "MAX_NETWORKS", "cache_info", "clear_cache", "forward",
            "train"]
@@ -50,75 +58,99 @@ MAX_BYTES = 256 * 2**20
 
 
 class _Cache:
-    """Free trainers and forward passes by key, least recently used first.
+    """Trainers and forward passes by key, least recently used first.
 
-    One bound for both: an entry is ``(kind, key) -> list of items``, each
-    item a template network (its ``nbytes`` counted). A trainer is checked
-    out by one fit at a time; a forward pass is stateless and shared.
+    One bound for both: an entry is ``(kind, key) -> item``, a trainer or a
+    forward pass, shared by every fit or prediction of its key, also
+    concurrent ones. Each is built once: a second thread that needs a key
+    being built waits for it (then for its trace) rather than building its
+    own. An item counts its copies of the network (``networks``: a trainer's
+    template and the free states of concurrent fits kept with it) and their
+    ``nbytes``; over the bound, the kept states go first, least recently used
+    trainer first, then whole items.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._entries = OrderedDict()  # (kind, key) -> list of items
+        self._entries = OrderedDict()  # (kind, key) -> item
+        self._building = {}  # (kind, key) -> lock held while it is built
 
-    def checkout(self, key):
+    def get(self, kind, key, make):
+        """The item of ``(kind, key)``, made by ``make()`` if there is none
+        (None if ``make`` returns None: then nothing is kept)."""
+        entry = (kind, key)
         with self._lock:
-            free = self._entries.get(("trainer", key))
-            if not free:
-                return None
-            trainer = free.pop()
-            if not free:
-                del self._entries[("trainer", key)]
-            return trainer
+            item = self._found(entry)
+            if item is not None:
+                return item
+            building = self._building.setdefault(entry, threading.Lock())
+        with building:
+            with self._lock:
+                item = self._found(entry)
+            if item is None:
+                item = make()
+                if item is not None:
+                    with self._lock:
+                        self._entries[entry] = item
+                        self._evict()
+        with self._lock:
+            if self._building.get(entry) is building:
+                del self._building[entry]
+        return item
 
-    def checkin(self, key, trainer):
+    def _found(self, entry):
+        item = self._entries.get(entry)
+        if item is not None:
+            self._entries.move_to_end(entry)
+        return item
+
+    def discard(self, kind, key, item):
         with self._lock:
-            self._entries.setdefault(("trainer", key), []).append(trainer)
-            self._entries.move_to_end(("trainer", key))
+            if self._entries.get((kind, key)) is item:
+                del self._entries[(kind, key)]
+
+    def resized(self):
+        """Apply the bound again (an item kept more state)."""
+        with self._lock:
             self._evict()
 
     def _items(self, kind=None):
-        return [item for (k, _), items in self._entries.items()
-                if kind is None or k == kind for item in items]
+        return [item for (k, _), item in self._entries.items()
+                if kind is None or k == kind]
+
+    def _over(self):
+        items = self._items()
+        return (sum(getattr(item, "networks", 1) for item in items) > MAX_NETWORKS
+                or sum(item.nbytes for item in items) > MAX_BYTES)
 
     def _evict(self):
-        while self._entries and (
-                len(self._items()) > MAX_NETWORKS
-                or sum(item.nbytes for item in self._items()) > MAX_BYTES):
-            oldest = next(iter(self._entries))
-            self._entries[oldest].pop(0)
-            if not self._entries[oldest]:
-                del self._entries[oldest]
-
-    def forward(self, key, make):
-        with self._lock:
-            found = self._entries.get(("forward", key))
-            if found:
-                self._entries.move_to_end(("forward", key))
-                return found[0]
-        fwd = make()
-        if fwd is None:
-            return None
-        with self._lock:
-            self._entries[("forward", key)] = [fwd]
-            self._entries.move_to_end(("forward", key))
-            self._evict()
-        return fwd
+        for item in self._items():  # least recently used first
+            if not self._over():
+                return
+            if hasattr(item, "trim"):
+                item.trim()
+        while self._entries and self._over():
+            self._entries.popitem(last=False)
 
     def clear(self):
         with self._lock:
             self._entries.clear()
+            TRACES.reset()
 
     def info(self):
         with self._lock:
             trainers, forwards = self._items("trainer"), self._items("forward")
+            trainer_networks = sum(getattr(t, "networks", 1) for t in trainers)
             trainer_bytes = sum(t.nbytes for t in trainers)
             forward_bytes = sum(f.nbytes for f in forwards)
-            return {"networks": len(trainers) + len(forwards),
+            traces = TRACES.counts()
+            return {"networks": trainer_networks + len(forwards),
                     "bytes": trainer_bytes + forward_bytes,
                     "trainers": len(trainers), "trainer_bytes": trainer_bytes,
                     "forward_functions": len(forwards),
-                    "forward_bytes": forward_bytes}
+                    "forward_bytes": forward_bytes,
+                    "trainer_traces": traces["trainer"],
+                    "forward_traces": traces["forward"]}
 
 
 _CACHE = _Cache()
@@ -147,7 +179,11 @@ def cache_info():
     bound of :func:`clear_cache` applies to. Of these, ``trainers`` and
     ``trainer_bytes`` are cached training loops (one per architecture and
     training setup), ``forward_functions`` and ``forward_bytes`` cached
-    prediction functions (one per architecture).
+    prediction functions (one per architecture). ``trainer_traces`` and
+    ``forward_traces``: how many times a training loop and a forward pass
+    were traced (~0.5 s each) since the process started or
+    :func:`clear_cache` was last called, as :func:`functools.lru_cache`'s
+    ``cache_info`` counts misses.
     """
     return _CACHE.info()
 
@@ -176,23 +212,36 @@ def train(model, arch, make_template, data, validation, spec, args):
            str(y.dtype))
     if backend == "jax":  # XLA compiles for one batch shape
         key += (int(args["batch_size"]),)
-    reuse = _reuse_enabled()
-    trainer = _CACHE.checkout(key) if reuse else None
-    if trainer is None:
+
+    def make():
         template = make_template()
         if weights_key(template) != weights:
             return None  # the builder did not rebuild this network: not shared
         if backend == "jax":
             from skdeep.engine.loop_jax import JaxTrainer
 
-            trainer = JaxTrainer(template, model.optimizer, model.loss, spec,
-                                 args["batch_size"])
-        else:
-            trainer = _TFTrainer(template, model.optimizer, model.loss, spec,
-                                 X.shape[1:], y.shape[1:], y.dtype)
-    history = trainer.run(model, data, validation, args)
-    if reuse:  # a trainer whose run raised is not trusted again
-        _CACHE.checkin(key, trainer)
+            return JaxTrainer(template, model.optimizer, model.loss, spec,
+                              args["batch_size"])
+        return _TFTrainer(template, model.optimizer, model.loss, spec,
+                          X.shape[1:], y.shape[1:], y.dtype)
+
+    cached = _reuse_enabled()
+    trainer = _CACHE.get("trainer", key, make) if cached else make()
+    if trainer is None:
+        return None
+    try:
+        state = trainer.acquire()  # the first fit of a trainer traces its loop
+        if state is None:  # a loop that serves one fit at a time, in use
+            trainer, cached = make(), False
+            state = trainer.acquire()
+        history = trainer.run(model, data, validation, args, state=state)
+    except BaseException:
+        if cached:  # a trainer whose trace or run raised is not trusted again
+            _CACHE.discard("trainer", key, trainer)
+        raise
+    trainer.release(state)
+    if cached:
+        _CACHE.resized()
     return history
 
 
@@ -218,4 +267,4 @@ def forward(model, key, make_template):
             return JaxForward(template)
         return _Forward(template)
 
-    return _CACHE.forward((key, weights), make)
+    return _CACHE.get("forward", (key, weights), make)

@@ -101,6 +101,9 @@ class JaxTrainer:
         import jax.numpy as jnp
         from jax import lax
 
+        from skdeep.engine.loop_tf import TRACES
+
+        TRACES.add("trainer")
         spec, bs = self.spec, self.batch_size
         rows = X.shape[0]
         padded_rows = math.ceil(rows / bs) * bs
@@ -230,7 +233,14 @@ class JaxTrainer:
                 state["scores"])
 
     # -- Python side
-    def run(self, model, data, validation, args):
+    def acquire(self):
+        """Fits share this trainer freely: its loop carries all their state."""
+        return ()
+
+    def release(self, state):
+        pass
+
+    def run(self, model, data, validation, args, state=()):
         X, y, sw = data
         n = X.shape[0]
         rows = self._rows(n)
@@ -283,8 +293,13 @@ class JaxForward:
         kinds = [v.trainable for v in template.variables]
         self._trainable = [i for i, t in enumerate(kinds) if t]
         self._other = [i for i, t in enumerate(kinds) if not t]
-        self._fn = jax.jit(lambda trainable, other, X: template.stateless_call(
-            trainable, other, X, training=False)[0])
+        from skdeep.engine.loop_tf import TRACES
+
+        def call(trainable, other, X):
+            TRACES.add("forward")
+            return template.stateless_call(trainable, other, X, training=False)[0]
+
+        self._fn = jax.jit(call)
 
     def __call__(self, model, X):
         values = [v.value for v in model.variables]

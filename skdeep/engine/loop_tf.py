@@ -15,6 +15,33 @@ import numpy as np
 _VAL_CHUNK = 4096
 
 
+class _TraceCounter:
+    """How many times training loops and forward passes were traced.
+
+    Counted where the traced Python body runs, which TensorFlow and JAX do
+    once per trace: what :func:`skdeep.engine.cache.cache_info` reports.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts = {"trainer": 0, "forward": 0}
+
+    def add(self, kind):
+        with self._lock:
+            self._counts[kind] += 1
+
+    def counts(self):
+        with self._lock:
+            return dict(self._counts)
+
+    def reset(self):
+        with self._lock:
+            self._counts = dict.fromkeys(self._counts, 0)
+
+
+TRACES = _TraceCounter()
+
+
 def _reuse_enabled():
     value = os.environ.get("SKDEEP_REUSE_NETWORKS", "1").strip().lower()
     if value in ("1", "true", "yes", "on", ""):
@@ -61,11 +88,6 @@ def _per_sample_loss(loss):
     if isinstance(loss, keras.losses.Loss):
         return loss.call
     return loss
-
-
-def _assign(targets, sources):
-    for target, source in zip(targets, sources, strict=True):
-        target.assign(source.value)
 
 
 def _nbytes(variables):
@@ -130,9 +152,9 @@ def _op_types(graph):
     return ops
 
 
-def _runs_inline(function):
-    """Trace ``function`` and say whether it runs on the single-threaded
-    executor (see :func:`_single_threaded`).
+def _runs_inline(function, *args):
+    """Trace ``function`` (for ``args``: values or specs) and say whether it
+    runs on the single-threaded executor (see :func:`_single_threaded`).
 
     Only when every op of the traced function, and of every function it
     calls, is one that executor is known to run (:data:`INLINE_OPS`). It
@@ -152,7 +174,7 @@ def _runs_inline(function):
             device.device_type != "CPU" for device in tf.config.list_logical_devices()):
         return False
     with _single_threaded(True):
-        graph = function.get_concrete_function().graph
+        graph = function.get_concrete_function(*args).graph
     return _op_types(graph) <= INLINE_OPS
 
 
@@ -176,10 +198,25 @@ def _single_threaded(enabled):
 
 
 class _TFTrainer:
-    """A template network, its optimizer and the traced whole-fit loop."""
+    """A template network, its optimizer and the traced whole-fit loop.
+
+    The loop is traced once, with every variable it reads or writes (the
+    network's, the optimizer's, the best weights' copy) as arguments: the
+    template's variables are rebound to them while it is traced (see
+    :func:`skdeep._compat.keras_variables_bound`). So one traced function
+    serves any number of fits at once, each on a *state* of its own: TensorFlow
+    variables for all of those. The template's own variables are the first
+    state; a fit that finds every state in use gets a new one, kept for later
+    fits (:meth:`acquire`, :meth:`release`; the cache may :meth:`trim` them).
+    Should the traced graph still hold a variable of its own (a Keras that
+    cannot rebind them), the loop serves one fit at a time (``shared`` is
+    False).
+    """
 
     def __init__(self, template, optimizer, loss, spec, x_shape, y_shape, y_dtype):
         import tensorflow as tf
+
+        from skdeep._compat import keras_variables_bound
 
         self.model = template
         self.optimizer = optimizer.__class__.from_config(optimizer.get_config())
@@ -188,23 +225,104 @@ class _TFTrainer:
                         if v.name == "learning_rate")
         self._loss = _per_sample_loss(loss)
         self.spec = spec
-        self._best = ([tf.Variable(w.value, trainable=False) for w in template.weights]
-                      if spec.restore_best else [])
-        self.nbytes = (_nbytes(template.variables) + _nbytes(self.optimizer.variables)
-                       + _nbytes(template.weights) * spec.restore_best)
+        self._keras_variables = [*template.variables, *self.optimizer.variables]
+        best = ([tf.Variable(w.value, trainable=False) for w in template.weights]
+                if spec.restore_best else [])
+        own = [v.value for v in self._keras_variables]
+        self._rebindable = all(isinstance(v, tf.Variable) for v in own) and (
+            keras_variables_bound(self._keras_variables, own) is not None)
+        self._state = [*own, *best]  # the template's: the first state
+        self._free = [self._state]
+        self._pool_lock = threading.Lock()
+        self._trace_lock = threading.Lock()
+        self.nbytes_per_state = (_nbytes(self._keras_variables)
+                                 + _nbytes(template.weights) * spec.restore_best)
+        self.shared = False  # known once traced
         x = tf.TensorSpec((None, *x_shape), tf.float32)
         y = tf.TensorSpec((None, *y_shape), y_dtype)
         w = tf.TensorSpec((None,), tf.float32)
         i32, i64, f32 = (tf.TensorSpec((), d) for d in (tf.int32, tf.int64, tf.float32))
+        self._signature = (x, y, w, x, y, w, i64, i64, i32, i32, i32, f32, f32, f32,
+                           i32)
         # autograph converts only the loop itself: Keras's layers and
         # optimizers need no conversion (it would double the tracing time)
         plain = tf.autograph.experimental.do_not_convert
         self._batch_loss = plain(self._batch_loss)
         self._regularization = plain(self._regularization)
         self._apply = plain(self.optimizer.apply)
-        self._fn = tf.function(self._run, input_signature=[
-            x, y, w, x, y, w, i64, i64, i32, i32, i32, f32, f32, f32, i32])
+        self._binding = plain(self._binding)
+        self._fn = tf.function(self._traced_body)
         self._inline = None  # known once traced: see _runs_inline
+        self._concrete = None
+
+    # -- the states of concurrent fits
+    def _traced(self):
+        """The traced loop's concrete function, traced by the first caller
+        (the others wait for it)."""
+        import tensorflow as tf
+
+        if self._concrete is None:
+            with self._trace_lock:
+                if self._concrete is None:
+                    args = (self._state, *self._signature)
+                    inline = _runs_inline(self._fn, *args)
+                    with _single_threaded(inline):
+                        concrete = self._fn.get_concrete_function(*args)
+                    self.shared = self._rebindable and not any(
+                        t.dtype == tf.resource for t in concrete.captured_inputs)
+                    self._inline = inline
+                    self._concrete = concrete
+        return self._concrete
+
+    def acquire(self):
+        """A state for one fit: a free one, else a new one; None when every
+        state is in use and the loop cannot be shared."""
+        import tensorflow as tf
+
+        self._traced()
+        with self._pool_lock:
+            if self._free:
+                return self._free.pop()
+            if not self.shared:
+                return None
+        return [tf.Variable(v.read_value(), trainable=False) for v in self._state]
+
+    def release(self, state):
+        with self._pool_lock:
+            self._free.append(state)
+
+    def _extra(self):
+        return [s for s in self._free if s is not self._state]
+
+    @property
+    def networks(self):
+        """Copies of the network held: the template and the free extra states."""
+        with self._pool_lock:
+            return 1 + len(self._extra())
+
+    @property
+    def nbytes(self):
+        return self.networks * self.nbytes_per_state
+
+    def trim(self):
+        """Drop the free states other than the template's."""
+        with self._pool_lock:
+            self._free = [s for s in self._free if s is self._state]
+
+    def _binding(self, state):
+        import contextlib
+
+        from skdeep._compat import keras_variables_bound
+
+        if not self._rebindable:
+            return contextlib.nullcontext()
+        return keras_variables_bound(self._keras_variables,
+                                     state[:len(self._keras_variables)])
+
+    def _traced_body(self, state, *args):
+        TRACES.add("trainer")
+        with self._binding(state):
+            return self._run(state[len(self._keras_variables):], *args)
 
     # -- graph pieces
     def _batch_loss(self, xb, yb, wb, training):
@@ -259,8 +377,8 @@ class _TFTrainer:
         total = spe * tf.cast(tf.maximum(1, schedule_epochs), tf.float32)  # cosine
         return lr0 * 0.5 * (1.0 + tf.cos(math.pi * tf.minimum(step, total) / total))
 
-    def _run(self, X, y, sw, Xv, yv, swv, seed, epoch_offset, epochs, batch_size,
-             patience, tol, lr0, decay, schedule_epochs):
+    def _run(self, best_weights, X, y, sw, Xv, yv, swv, seed, epoch_offset, epochs,
+             batch_size, patience, tol, lr0, decay, schedule_epochs):
         import tensorflow as tf
 
         spec, model = self.spec, self.model
@@ -322,7 +440,7 @@ class _TFTrainer:
             wait = tf.where(improved, 0, wait + 1)
             stop = tf.logical_and(tf.logical_not(improved), wait >= patience)
             if spec.restore_best:
-                for saved, weight in zip(self._best, model.weights, strict=True):
+                for saved, weight in zip(best_weights, model.weights, strict=True):
                     saved.assign(tf.where(improved, weight, saved))
             # ReduceLROnPlateau (cooldown 0, min_lr 0), after early stopping
             if spec.schedule == "plateau":
@@ -340,29 +458,31 @@ class _TFTrainer:
             rates = rates.write(epoch, tf.cast(self._lr, tf.float32))
             epoch += 1
         if spec.restore_best:
-            for weight, saved in zip(model.weights, self._best, strict=True):
+            for weight, saved in zip(model.weights, best_weights, strict=True):
                 weight.assign(saved)
         return losses.stack(), val_losses.stack(), rates.stack(), scores.stack()
 
     # -- Python side
-    def run(self, model, data, validation, args):
-        """Train ``model`` (weights and optimizer state in, results out)."""
-        _assign(self.model.variables, model.variables)
-        _assign(self.optimizer.variables, model.optimizer.variables)
+    def run(self, model, data, validation, args, state):
+        """Train ``model`` on ``state`` (of :meth:`acquire`): its weights and
+        optimizer state in, the results out."""
+        variables = [*model.variables, *model.optimizer.variables]
+        own = state[:len(variables)]  # the rest: the best weights' copy
+        for target, source in zip(own, variables, strict=True):
+            target.assign(source.value)
         X, y, sw = data
         Xv, yv, swv = validation if validation is not None else (
             X[:0], y[:0], sw[:0])
-        if self._inline is None:
-            self._inline = _runs_inline(self._fn)
+        concrete = self._traced()
         with _single_threaded(self._inline):
-            losses, val_losses, rates, scores = self._fn(
-                X, y, sw, Xv, yv, swv, np.int64(args["seed"]),
+            losses, val_losses, rates, scores = concrete(
+                state, X, y, sw, Xv, yv, swv, np.int64(args["seed"]),
                 np.int64(args["epoch_offset"]), np.int32(args["epochs"]),
                 np.int32(args["batch_size"]), np.int32(args["patience"]),
                 np.float32(args["tol"]), np.float32(args["learning_rate"]),
                 np.float32(args["lr_decay"]), np.int32(args["schedule_epochs"]))
-        _assign(model.variables, self.model.variables)
-        _assign(model.optimizer.variables, self.optimizer.variables)
+        for target, source in zip(variables, own, strict=True):
+            target.assign(source.read_value())
         history = {"loss": [float(v) for v in losses.numpy()]}
         if self.spec.validation:
             history["val_loss"] = [float(v) for v in val_losses.numpy()]
@@ -394,6 +514,7 @@ class _Forward:
         x = tf.TensorSpec((None, *template.inputs[0].shape[1:]), tf.float32)
 
         def call(trainable, other, X):
+            TRACES.add("forward")
             return template.stateless_call(trainable, other, X, training=False)[0]
 
         self._fn = tf.function(call, input_signature=[
