@@ -43,3 +43,13 @@ def dask_cluster():
             n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
             dashboard_address=None, silence_logs=50) as cluster:
         yield cluster
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the tests marked ``slow`` first (each module's in their order).
+
+    Under pytest-xdist (``pytest -n 2``) workers take tests in collection order
+    as they free up: with the long tests at the front, both end on short ones
+    and finish together, instead of one waiting for the other's last long test.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
