@@ -82,3 +82,13 @@ def streamed_fits(tmp_path):
         "keras_regressor_memmap": skdeep.KerasRegressor(
             net(1), loss="mse", **wrapper).fit(Xm, target),
     }, X, Xm
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the tests marked ``slow`` first (each module's in their order).
+
+    Under pytest-xdist (``pytest -n 2``) workers take tests in collection order
+    as they free up: with the long tests at the front, both end on short ones
+    and finish together, instead of one waiting for the other's last long test.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

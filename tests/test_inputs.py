@@ -131,13 +131,14 @@ def anon():
 
 path, n, d = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, d))
-rng = np.random.default_rng(0)
 step = 250_000
+# one random block, written again and again: drawing 10**9 normals would take
+# seconds, and the memory the fit and predict take does not depend on the values
+block = np.random.default_rng(0).standard_normal((step, d), dtype=np.float32)
 for start in range(0, n, step):  # written in chunks, never whole in memory
-    out[start:start + step] = rng.standard_normal((min(step, n - start), d),
-                                                  dtype=np.float32)
+    out[start:start + step] = block[:min(step, n - start)]
 out.flush()
-del out
+del out, block
 X = np.load(path, mmap_mode="r")
 y = (np.arange(n) % 2).astype(np.int8)
 from skdeep import MLPClassifier

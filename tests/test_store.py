@@ -46,7 +46,7 @@ _SEARCH = textwrap.dedent("""
             super().fit(X, y, **params)
             with open(log, "a") as fh:
                 fh.write("fit\\n")
-            time.sleep(0.2)  # time for the test to kill between two fits
+            time.sleep(0.05)  # time for the test to kill between two fits
             return self
 
     X, y = make_classification(120, 6, n_informative=4, random_state=0)

@@ -1,5 +1,6 @@
 """MLflow tracking of skdeep searches, against a real store in tmp_path."""
 
+import shutil
 import sys
 
 import numpy as np
@@ -23,9 +24,23 @@ def small():
     return (X / 16.0).astype(np.float32)[:200], y[:200]
 
 
+@pytest.fixture(scope="module")
+def empty_store(tmp_path_factory):
+    """A new MLflow SQLite store, its tables made: MLflow's migrations take
+    seconds, so each test starts from a copy of this file."""
+    path = tmp_path_factory.mktemp("mlflow") / "empty.db"
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{path}")
+    mlflow.tracking.MlflowClient().search_experiments()  # makes the tables
+    mlflow.set_tracking_uri(previous)
+    return path
+
+
 @pytest.fixture
-def store(tmp_path):
-    """A local MLflow store (SQLite, artifacts in tmp_path); no server."""
+def store(tmp_path, empty_store):
+    """A local MLflow store of its own (SQLite, artifacts in tmp_path); no
+    server."""
+    shutil.copyfile(empty_store, tmp_path / "mlflow.db")
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = mlflow.create_experiment(
