@@ -15,7 +15,9 @@ separate environment, through that environment's python in a subprocess::
 
 ``BENCH_HGB_ONE_THREAD=1`` fits HistGradientBoosting on one OpenMP thread (on
 an oversubscribed machine its spinning threads cost minutes; its errors do
-not change). ``--skip-realmlp`` leaves it out; ``--realmlp-results FILE``
+not change). ``--speed`` times only a default fit on 10,000 x 20 (the speed goal), in
+fresh processes, next to scikit-learn's MLP and HistGradientBoosting.
+``--skip-realmlp`` leaves it out; ``--realmlp-results FILE``
 reuses the JSON written by an earlier run (``--out``). Results go to ``--out``
 (JSON) and ``--log`` (JSON lines, row by row) and a Markdown table is printed;
 ``--summarize FILE ...`` prints the table of earlier runs.
@@ -245,6 +247,54 @@ def summary(rows, models):
     return "\n".join(lines), notes
 
 
+_SPEED = r"""
+import json, os, resource, sys, time, warnings
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+warnings.filterwarnings("ignore")
+from sklearn.datasets import make_classification, make_regression
+model, task = sys.argv[1], sys.argv[2]
+if task == "classification":
+    X, y = make_classification(10_000, 20, n_informative=10, random_state=0)
+else:
+    X, y = make_regression(10_000, 20, n_informative=10, noise=10, random_state=0)
+if model == "tabular":
+    from skdeep import TabularClassifier as C, TabularRegressor as R
+    est = (C if task == "classification" else R)(random_state=0)
+elif model == "mlp":
+    from sklearn.neural_network import MLPClassifier as C, MLPRegressor as R
+    est = (C if task == "classification" else R)(random_state=0)
+else:
+    from sklearn.ensemble import (HistGradientBoostingClassifier as C,
+                                  HistGradientBoostingRegressor as R)
+    est = (C if task == "classification" else R)(random_state=0)
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+t, c = time.perf_counter(), cpu()
+est.fit(X, y)
+print(json.dumps({"model": model, "task": task, "fit_s": time.perf_counter() - t,
+                  "cpu_s": cpu() - c}))
+"""
+
+
+def speed():
+    """The issue's speed goal: a fit with defaults on 10,000 rows x 20
+    columns (``make_classification`` / ``make_regression``), each in a fresh
+    process (the import not timed), next to scikit-learn's MLP and
+    HistGradientBoosting; wall and CPU seconds of the fit."""
+    print(f"load average before: {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores")
+    print("| task | model | fit s | CPU s |")
+    print("| --- | --- | --- | --- |")
+    for task in ("classification", "regression"):
+        for model in ("hgb", "mlp", "tabular"):
+            out = subprocess.run([sys.executable, "-c", _SPEED, model, task],
+                                 capture_output=True, text=True, check=True)
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"| {task} | {model} | {row['fit_s']:.1f} | {row['cpu_s']:.1f} |",
+                  flush=True)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS))
@@ -267,7 +317,13 @@ def main(argv=None):
     parser.add_argument("--summarize", nargs="+", default=None, metavar="FILE",
                         help="print the table of earlier runs (JSON or JSON "
                         "lines) and exit")
+    parser.add_argument("--speed", action="store_true",
+                        help="only time a default fit on 10,000 x 20 (fresh "
+                        "processes) next to scikit-learn's MLP and HGB")
     args = parser.parse_args(argv)
+    if args.speed:
+        speed()
+        return
     if args.summarize:
         rows = [row for path in args.summarize for row in _read_rows(path)]
         present = {row["model"] for row in rows}
