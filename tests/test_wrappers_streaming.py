@@ -353,3 +353,25 @@ def test_keras_regressor_dask_fit_with_validation_split_and_dataframe():
     assert isinstance(predictions, da.Array)
     assert_allclose(predictions.compute(), m.predict(frame), rtol=1e-5, atol=1e-6)
     assert_allclose(d.score(ddf, y), m.score(frame, y), rtol=1e-5)
+
+
+def test_dask_x_bad_uses_are_clear_errors():
+    da = pytest.importorskip("dask.array")
+    dd = pytest.importorskip("dask.dataframe")
+    import pandas as pd
+
+    from skdeep.exceptions import NotFittedError
+
+    X, _ = _data(60)
+    y = X[:, 0]
+    Xd = da.from_array(X, chunks=(20, 5))
+    kw = dict(loss="mse", epochs=1, **QUIET)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        KerasRegressor(_regressor_net, **kw).predict(Xd)
+    with pytest.raises(ValueError, match="zero for 1 of the 60 rows of a Dask X"):
+        KerasRegressor(_regressor_net, **kw).fit(
+            Xd, y, sample_weight=np.r_[0.0, np.ones(59)])
+    ddf = dd.from_pandas(pd.DataFrame(X, columns=list("abcde")), npartitions=3)
+    with pytest.raises(ValueError, match="input_columns cannot apply"):
+        KerasRegressor(_regressor_net, input_columns={"a": ["a", "b"]},
+                       **kw).fit(ddf, y)

@@ -20,8 +20,8 @@ from skdeep.engine import dask_inputs, inputs
 from skdeep.engine.keras_objects import take
 from skdeep.exceptions import NotFittedError
 
-__all__ = ["check_dataset_fit", "is_lazy_dask", "is_streamed", "lazy", "rows",
-           "split_last_blocks"]
+__all__ = ["check_dask_fit", "check_dataset_fit", "is_lazy_dask", "is_streamed",
+           "lazy", "rows", "split_last_blocks"]
 
 
 def is_streamed(X):
@@ -61,6 +61,18 @@ def rows(X, index):
             "rows. Drop them from X and y first (X[mask] with a Dask mask, or "
             "a filtered DataFrame), or give them a small non-zero weight.")
     return take(X, index)
+
+
+def check_dask_fit(est, custom_features):
+    """Raise for a feature encoder (``custom_features``) on a Dask X, whose
+    blocks reach the network as they are read."""
+    if custom_features:
+        name = type(est).__name__
+        raise ValueError(
+            f"{name} reads a Dask X block by block and feeds each block to the "
+            "network as it is, so its feature_encoder / input_columns cannot "
+            "apply. Fit on in-memory arrays (X.compute()) or a memmap, or build "
+            "the network's inputs from one array.")
 
 
 def split_last_blocks(X, arrays, n_val, split):

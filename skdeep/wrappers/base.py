@@ -72,6 +72,7 @@ from skdeep.estimators._inputs import (
 )
 from skdeep.exceptions import NotFittedError, SkdeepWarning
 from skdeep.wrappers._streaming import (
+    check_dask_fit,
     check_dataset_fit,
     is_lazy_dask,
     is_streamed,
@@ -522,18 +523,21 @@ class BaseWrapper(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
         dataset = inputs.is_keras_dataset(X)
+        custom_features = self.input_columns is not None or (
+            type(self).feature_encoder is not BaseWrapper.feature_encoder)
         if dataset:  # read once: its width and (classifiers) its classes
             params = self.get_params()
             settings = {k: params.get(k) for k in ("validation_split", "class_weight")}
             check_dataset_fit(self, y, sample_weight, {
                 **settings, **route_params(params, "fit"), **kwargs},
-                custom_features=self.input_columns is not None or (
-                    type(self).feature_encoder is not BaseWrapper.feature_encoder))
+                custom_features=custom_features)
             X = inputs.scan(X, labels=is_classifier(self))
             y = X.labels if X.labels is not None else X.head[1]
         elif any(map(dask_inputs.is_dask, (X, y, sample_weight))):
             # X read block by block; y and the weights (a column) in memory
-            X = dask_inputs.blocks(X) if dask_inputs.is_dask(X) else X
+            if dask_inputs.is_dask(X):
+                check_dask_fit(self, custom_features)
+                X = dask_inputs.blocks(X)
             y, sample_weight = dask_inputs.gather(y), dask_inputs.gather(sample_weight)
         if (self.warm_start or warm_start) and self.initialized_:
             _check_same_inputs(self, self.__dict__.get("_input_signature"), X, y,
