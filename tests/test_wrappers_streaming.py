@@ -265,3 +265,113 @@ def test_keras_classifier_on_a_large_memmap_keeps_memory_bounded(tmp_path):
     assert figures["file_bytes"] > 5e8
     assert figures["fit_growth"] < 2.5e8, figures
     assert figures["score_growth"] < 2.5e8, figures
+
+
+# ------------------------------------------------------------------ Dask
+def _dask_fits(make, X, y, Xd, **kw):
+    """An in-memory fit and a fit on Dask ``Xd`` (the same rows), under a
+    scheduler that records how many blocks each computation asks for."""
+    import dask
+
+    asked = []
+
+    def scheduler(dsk, keys, **kwargs):
+        asked.append(len(list(dask.core.flatten(keys))))
+        return dask.get(dsk, keys, **kwargs)
+
+    a = make(**kw).fit(X, y)
+    with dask.config.set(scheduler=scheduler):
+        b = make(**kw).fit(Xd, y)
+    return a, b, asked
+
+
+def _same_weights(a, b):
+    for wa, wb in zip(a.model_.get_weights(), b.model_.get_weights(), strict=True):
+        assert_allclose(wb, wa, rtol=1e-5, atol=1e-6)
+
+
+def test_keras_classifier_dask_array_fit_predict_and_score_match_in_memory():
+    # shuffle off: the same rows in the same order, so the same batches and
+    # weights; the fit computes one block at a time, never the whole array
+    da = pytest.importorskip("dask.array")
+    X, y = _data()
+    Xd = da.from_array(X, chunks=(70, 5))
+    kw = dict(loss="sparse_categorical_crossentropy", batch_size=32, epochs=2,
+              shuffle=False, **QUIET)
+    a, b, asked = _dask_fits(lambda **k: KerasClassifier(_classifier_net, **k),
+                             X, y, Xd, **kw)
+    assert asked and max(asked) == 1, asked
+    _same_weights(a, b)
+    assert_allclose(b.history_["loss"], a.history_["loss"], rtol=1e-5)
+    assert b.X_shape_ == (300, 5) and b.n_features_in_ == 5
+    proba, labels = b.predict_proba(Xd), b.predict(Xd)
+    assert isinstance(proba, da.Array) and isinstance(labels, da.Array)
+    assert proba.chunks == ((70, 70, 70, 70, 20), (2,))
+    assert_allclose(proba.compute(), a.predict_proba(X), rtol=1e-5, atol=1e-6)
+    assert_array_equal(labels.compute(), a.predict(X))
+    # keyword arguments reach keras.Model.predict, block by block or in memory
+    assert_allclose(b.predict_proba(Xd, batch_size=8).compute(),
+                    b.predict_proba(X, batch_size=8), rtol=1e-6, atol=1e-7)
+    assert b.score(Xd, da.from_array(y, chunks=70)) == b.score(X, y)
+    weights = np.where(np.arange(300) % 3 == 0, 0.0, 1.0)
+    assert b.score(Xd, y, sample_weight=weights) == b.score(
+        X, y, sample_weight=weights)
+
+
+def test_keras_regressor_dask_fit_with_validation_split_and_dataframe():
+    # validation_split holds out the last whole blocks (keras.Model.fit holds
+    # out the last rows): the same as an in-memory fit on those rows
+    da = pytest.importorskip("dask.array")
+    dd = pytest.importorskip("dask.dataframe")
+    import pandas as pd
+
+    X, _ = _data()
+    y = X @ np.array([0.5, -0.2, 0.1, 0.3, 0.0]) + 0.1
+    Xd = da.from_array(X, chunks=(60, 5))
+    kw = dict(loss="mse", optimizer="adam", batch_size=32, epochs=2,
+              shuffle=False, **QUIET)
+    a = KerasRegressor(_regressor_net, **kw).fit(
+        X[:240], y[:240], validation_data=(X[240:], y[240:]))
+    b = KerasRegressor(_regressor_net, validation_split=0.2, **kw).fit(Xd, y)
+    _same_weights(a, b)
+    assert_allclose(b.history_["val_loss"], a.history_["val_loss"], rtol=1e-5)
+    # a fraction that is not whole blocks: the fewest last blocks holding it
+    c = KerasRegressor(_regressor_net, validation_split=0.1, **kw).fit(Xd, y)
+    _same_weights(a, c)
+    with pytest.raises(ValueError, match="single block"):
+        KerasRegressor(_regressor_net, validation_split=0.2, **kw).fit(
+            da.from_array(X, chunks=(300, 5)), y)
+    # a DataFrame: columns named as its own, predictions lazy and equal
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
+    ddf = dd.from_pandas(frame, npartitions=3)
+    m = KerasRegressor(_regressor_net, **kw).fit(frame, y)
+    d = KerasRegressor(_regressor_net, **kw).fit(ddf, dd.from_pandas(
+        pd.Series(y), npartitions=3))
+    _same_weights(m, d)
+    assert_array_equal(d.feature_names_in_, frame.columns)
+    predictions = d.predict(ddf)
+    assert isinstance(predictions, da.Array)
+    assert_allclose(predictions.compute(), m.predict(frame), rtol=1e-5, atol=1e-6)
+    assert_allclose(d.score(ddf, y), m.score(frame, y), rtol=1e-5)
+
+
+def test_dask_x_bad_uses_are_clear_errors():
+    da = pytest.importorskip("dask.array")
+    dd = pytest.importorskip("dask.dataframe")
+    import pandas as pd
+
+    from skdeep.exceptions import NotFittedError
+
+    X, _ = _data(60)
+    y = X[:, 0]
+    Xd = da.from_array(X, chunks=(20, 5))
+    kw = dict(loss="mse", epochs=1, **QUIET)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        KerasRegressor(_regressor_net, **kw).predict(Xd)
+    with pytest.raises(ValueError, match="zero for 1 of the 60 rows of a Dask X"):
+        KerasRegressor(_regressor_net, **kw).fit(
+            Xd, y, sample_weight=np.r_[0.0, np.ones(59)])
+    ddf = dd.from_pandas(pd.DataFrame(X, columns=list("abcde")), npartitions=3)
+    with pytest.raises(ValueError, match="input_columns cannot apply"):
+        KerasRegressor(_regressor_net, input_columns={"a": ["a", "b"]},
+                       **kw).fit(ddf, y)

@@ -386,10 +386,11 @@ class _BlockMethod:
     Pickles with the estimator, so it runs on ``dask.distributed`` workers
     too (they need skdeep and Keras installed)."""
 
-    def __init__(self, estimator, method, columns):
+    def __init__(self, estimator, method, columns, kwargs=None):
         import uuid
 
         self.estimator, self.method, self.columns = estimator, method, columns
+        self.kwargs = dict(kwargs or {})
         self.token = uuid.uuid4().hex
 
     def __dask_tokenize__(self):  # not a hash of the pickled network
@@ -400,11 +401,11 @@ class _BlockMethod:
             import pandas as pd
 
             block = pd.DataFrame(block, columns=self.columns)
-        return np.asarray(getattr(self.estimator, self.method)(block))
+        return np.asarray(getattr(self.estimator, self.method)(block, **self.kwargs))
 
 
-def lazy_method(estimator, method, X):
-    """``estimator.<method>(X)`` for Dask X as a lazy Dask array, block by
+def lazy_method(estimator, method, X, **kwargs):
+    """``estimator.<method>(X, **kwargs)`` for Dask X as a lazy Dask array, block by
     block (``map_blocks`` over X's row blocks; a DataFrame's partitions of
     unknown size give chunks of unknown size). The columns are checked now,
     on the metadata; the network runs when the result is computed."""
@@ -422,7 +423,7 @@ def lazy_method(estimator, method, X):
         array = X.rechunk({axis: -1 for axis in range(1, X.ndim)})
         columns = None
     fitted = copy.copy(estimator)  # a later fit does not change this result
-    run = _BlockMethod(fitted, method, columns)
+    run = _BlockMethod(fitted, method, columns, kwargs)
     head = np.zeros((2, *array.shape[1:]), np.float32)
     sample = run(head)  # checks the number (and names) of features now
     chunks = (array.chunks[0], *((size,) for size in sample.shape[1:]))

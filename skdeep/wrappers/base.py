@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_array
 
 from skdeep import engine
 from skdeep._compat import check_sample_weight
-from skdeep.engine import inputs, run, training
+from skdeep.engine import dask_inputs, inputs, run, training
 from skdeep.engine.forward_pass import PREDICT_CHUNK
 from skdeep.engine.keras_objects import (
     PickledModel,
@@ -63,6 +63,7 @@ from skdeep.engine.routing import (
     check_routed_names,
     route_params,
 )
+from skdeep.estimators import _dask
 from skdeep.estimators._inputs import (
     _check_no_missing_target,
     _check_same_inputs,
@@ -70,7 +71,15 @@ from skdeep.estimators._inputs import (
     _input_signature,
 )
 from skdeep.exceptions import NotFittedError, SkdeepWarning
-from skdeep.wrappers._streaming import check_dataset_fit, is_streamed, rows
+from skdeep.wrappers._streaming import (
+    check_dask_fit,
+    check_dataset_fit,
+    is_lazy_dask,
+    is_streamed,
+    lazy,
+    rows,
+    split_last_blocks,
+)
 from skdeep.wrappers.encoders import (
     ColumnGroups,
 )
@@ -259,8 +268,11 @@ class BaseWrapper(BaseEstimator):
         if is_streamed(X):  # its first rows checked, X itself not read
             if isinstance(X, np.memmap):
                 inputs.check_memmap(X)
-            head = X.head[0] if isinstance(X, inputs.KerasData) else X
-            self._check_X(np.asarray(head[:2]), reset=reset)
+            if isinstance(X, dask_inputs.Blocks):  # zero rows, named as X's
+                self._check_X(X.head, reset=reset)
+            else:
+                head = X.head[0] if isinstance(X, inputs.KerasData) else X
+                self._check_X(np.asarray(head[:2]), reset=reset)
             if reset:
                 self.X_shape_ = X.shape
         elif X is not None:
@@ -511,15 +523,22 @@ class BaseWrapper(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
         dataset = inputs.is_keras_dataset(X)
+        custom_features = self.input_columns is not None or (
+            type(self).feature_encoder is not BaseWrapper.feature_encoder)
         if dataset:  # read once: its width and (classifiers) its classes
             params = self.get_params()
             settings = {k: params.get(k) for k in ("validation_split", "class_weight")}
             check_dataset_fit(self, y, sample_weight, {
                 **settings, **route_params(params, "fit"), **kwargs},
-                custom_features=self.input_columns is not None or (
-                    type(self).feature_encoder is not BaseWrapper.feature_encoder))
+                custom_features=custom_features)
             X = inputs.scan(X, labels=is_classifier(self))
             y = X.labels if X.labels is not None else X.head[1]
+        elif any(map(dask_inputs.is_dask, (X, y, sample_weight))):
+            # X read block by block; y and the weights (a column) in memory
+            if dask_inputs.is_dask(X):
+                check_dask_fit(self, custom_features)
+                X = dask_inputs.blocks(X)
+            y, sample_weight = dask_inputs.gather(y), dask_inputs.gather(sample_weight)
         if (self.warm_start or warm_start) and self.initialized_:
             _check_same_inputs(self, self.__dict__.get("_input_signature"), X, y,
                                strict_y_ndim=True)
@@ -578,7 +597,10 @@ class BaseWrapper(BaseEstimator):
             sample_weight = class_weights(class_weight, y, sample_weight)
         validation = args.pop("validation_data", None)
         split = args.pop("validation_split", 0.0) or 0.0
-        if validation is None and split:  # the last rows, as keras.Model.fit
+        if validation is None and split and isinstance(X, dask_inputs.Blocks):
+            (X, y, sample_weight), validation = split_last_blocks(
+                X, (y, sample_weight), n - int(n * (1.0 - split)), split)
+        elif validation is None and split:  # the last rows, as keras.Model.fit
             at = int(n * (1.0 - split))
             if not 0.0 < split < 1.0 or at in (0, n):
                 raise ValueError(
@@ -688,7 +710,10 @@ class BaseWrapper(BaseEstimator):
         return self.model_.predict(X, **args)
 
     def predict(self, X, **kwargs):
-        """Predictions for X (``**kwargs`` go to ``keras.Model.predict``)."""
+        """Predictions for X (``**kwargs`` go to ``keras.Model.predict``);
+        for a Dask X, a lazy Dask array computed block by block."""
+        if is_lazy_dask(X):
+            return lazy(self, "predict", X, kwargs)
         raw = self._predict_raw(X, **kwargs)
         return self.target_encoder_.inverse_transform(raw)
 
@@ -702,8 +727,15 @@ class BaseWrapper(BaseEstimator):
         """The estimator's ``scorer`` on ``(X, y)`` (``score__`` params go to it).
 
         For a Keras dataset X (``y=None``), the targets and weights of its
-        batches against the predictions of their x, read in one pass.
+        batches against the predictions of their x, read in one pass; for a
+        Dask X, its predictions computed once, block by block (a Dask y or
+        sample_weight is computed into memory).
         """
+        if dask_inputs.is_dask(X):
+            return _dask.score(self, BaseWrapper._score, X, y, sample_weight)
+        return self._score(X, y, sample_weight)
+
+    def _score(self, X, y=None, sample_weight=None):
         if inputs.is_keras_dataset(X):
             y, y_pred, sample_weight = _dataset_scoring(self, X, y, sample_weight,
                                                         self.predict)
@@ -725,6 +757,12 @@ class BaseWrapper(BaseEstimator):
                            **route_params(self.get_params(), "score"))
 
     # ------------------------------------------------------------ pickling
+    def __copy__(self):
+        # shares the network (not the PickledModel of ``__getstate__``)
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
     def __getstate__(self):
         import keras
 

@@ -8,11 +8,13 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 
+from skdeep.engine import dask_inputs
 from skdeep.engine.keras_objects import (
     from_logits,
     has_outputs,
 )
 from skdeep.estimators._docs import WRAPPER_DOC
+from skdeep.wrappers._streaming import is_lazy_dask, lazy
 from skdeep.wrappers.base import BaseWrapper
 from skdeep.wrappers.encoders import (
     ClassifierLabelEncoder,
@@ -150,6 +152,7 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
 
     def fit(self, X, y=None, sample_weight=None, **kwargs):
         self.__dict__.pop("classes_", None)
+        y, sample_weight = dask_inputs.gather(y), dask_inputs.gather(sample_weight)
         sample_weight = self._weight_classes(y, sample_weight)
         return super().fit(X, y, sample_weight=sample_weight, **kwargs)
 
@@ -182,7 +185,10 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
 
     def predict_proba(self, X, **kwargs):
         """Class probabilities, shape (n_samples, n_classes); a list of them for
-        multiclass-multioutput targets."""
+        multiclass-multioutput targets; for a Dask X, a lazy Dask array
+        computed block by block."""
+        if is_lazy_dask(X):
+            return lazy(self, "predict_proba", X, kwargs)
         raw = self._predict_raw(X, **kwargs)
         return self.target_encoder_.inverse_transform(raw, return_proba=True)
 
