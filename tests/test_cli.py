@@ -1,5 +1,12 @@
-"""The skdeep command, run as a user runs it: a real process, real files."""
+"""The skdeep command, run as a user runs it, on real files.
 
+The round trip, ``--help``, the kill-and-resume test and the missing-pyarrow
+test run the command as a real process (``python -m skdeep.cli``); the other
+tests call its entry point, ``cli.main``, in the test process (each process
+would import TensorFlow again: ~5 s).
+"""
+
+import contextlib
 import io
 import os
 import re
@@ -7,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import types
 
 import numpy as np
 import pandas as pd
@@ -15,9 +23,32 @@ import pytest
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
-def skdeep(*args, cwd=None, timeout=600):
+def skdeep_process(*args, cwd=None, timeout=600):
+    """The command in a new process: exit status, stdout and stderr."""
     return subprocess.run([sys.executable, "-m", "skdeep.cli", *args], cwd=cwd,
                           capture_output=True, text=True, env=ENV, timeout=timeout)
+
+
+def skdeep(*args, cwd=None):
+    """The command's entry point, ``cli.main(args)``, in this process (in
+    ``cwd``), with what the console script would show: the same exit status,
+    stdout and stderr (argparse's errors exit with status 2)."""
+    from skdeep import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = cli.main([str(a) for a in args])
+            except SystemExit as exc:
+                status = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        os.chdir(here)
+    return types.SimpleNamespace(returncode=status, stdout=out.getvalue(),
+                                 stderr=err.getvalue())
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +69,7 @@ def csv_file(tmp_path_factory):
 
 def test_help_is_fast_and_does_not_import_tensorflow():
     start = time.perf_counter()
-    result = skdeep("--help")
+    result = skdeep_process("--help")
     elapsed = time.perf_counter() - start
     assert result.returncode == 0 and "tune" in result.stdout
     code = ("import sys; from skdeep import cli\n"
@@ -56,7 +87,7 @@ def test_tune_predict_info_round_trip(csv_file, tmp_path):
     space.write_text('{"hidden_layer_sizes": [[8], [16]], '
                      '"learning_rate": {"loguniform": [0.003, 0.03]}}')
     model = tmp_path / "model.skdeep"
-    result = skdeep("tune", str(csv_file), "--target", "label", "--n-iter", "2",
+    result = skdeep_process("tune", str(csv_file), "--target", "label", "--n-iter", "2",
                     "--cv", "2", "--epochs", "20", "--space", str(space),
                     "--out", str(model))
     assert result.returncode == 0, result.stderr
@@ -68,7 +99,7 @@ def test_tune_predict_info_round_trip(csv_file, tmp_path):
     # one predict (each starts TensorFlow): labels and probabilities; plain
     # predict is checked by test_predict_proba_also_writes_the_label
     preds = tmp_path / "preds.csv"
-    result = skdeep("predict", str(model), str(csv_file), "--proba",
+    result = skdeep_process("predict", str(model), str(csv_file), "--proba",
                     "--out", str(preds))
     assert result.returncode == 0, result.stderr
     truth = pd.read_csv(csv_file)["label"]
@@ -78,7 +109,7 @@ def test_tune_predict_info_round_trip(csv_file, tmp_path):
     np.testing.assert_allclose(out[["proba_big", "proba_small"]].sum(axis=1), 1.0,
                                atol=1e-6)
 
-    result = skdeep("info", str(model))
+    result = skdeep_process("info", str(model))
     assert result.returncode == 0
     assert "target:     label" in result.stdout and "CV score:" in result.stdout
     assert "keras" in result.stdout and "model__hidden_layer_sizes" in result.stdout
@@ -152,7 +183,7 @@ def test_tune_killed_and_rerun_with_store_saves_the_uninterrupted_model(
     proc.wait()
     assert not killed.exists()
     recorded = _records(store)
-    result = skdeep(*args[:-1], "--store", str(store), "--out", str(killed))
+    result = skdeep_process(*args[:-1], "--store", str(store), "--out", str(killed))
     assert result.returncode == 0, result.stderr
     assert f"resumed: {recorded} of 8 fits from {store}" in result.stderr
     # the uninterrupted run, the reference: the same command, in this process
