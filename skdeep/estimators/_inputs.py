@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 from skdeep.engine import inputs
+from skdeep.estimators import _dask
 
 
 def _check_no_missing_target(y):
@@ -163,3 +164,14 @@ def _dataset_scoring(est, X, y, sample_weight, predict):
             np.ones(len(t)) if w is None else w
             for t, w in zip(targets, weights, strict=True)])
     return np.concatenate(targets), np.concatenate(predicted), sample_weight
+
+
+def _score(est, mixin_score, metric, X, y, sample_weight):
+    """``score`` for every kind of X: ``metric`` of a Keras dataset's batches
+    (y None, see :func:`_dataset_scoring`), else scikit-learn's
+    ``mixin_score`` (for Dask X on predictions computed block by block)."""
+    if inputs.is_keras_dataset(X):
+        y, y_pred, sample_weight = _dataset_scoring(est, X, y, sample_weight,
+                                                    est.predict)
+        return float(metric(y, y_pred, sample_weight=sample_weight))
+    return _dask.score(est, mixin_score, X, y, sample_weight)

@@ -6,17 +6,16 @@ the generic ``KerasClassifier`` is in ``skdeep.wrappers``.
 
 import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
 from skdeep._compat import StrOptions
-from skdeep.engine import inputs
 from skdeep.engine.keras_objects import from_logits, is_one_hot_loss
-from skdeep.estimators import _dask
 from skdeep.estimators._dask import lazy_on_dask
-from skdeep.estimators._inputs import _dataset_scoring
+from skdeep.estimators._inputs import _score
 from skdeep.estimators.base import BaseKerasEstimator
 
 __all__ = ["BaseKerasClassifier"]
@@ -250,13 +249,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseKerasEstimator):
         the predictions of their x, in one pass. For Dask X the predictions
         are computed block by block, and a Dask y is computed into memory.
         """
-        if inputs.is_keras_dataset(X):
-            from sklearn.metrics import accuracy_score
-
-            y, y_pred, sample_weight = _dataset_scoring(self, X, y, sample_weight,
-                                                        self.predict)
-            return float(accuracy_score(y, y_pred, sample_weight=sample_weight))
-        return _dask.score(self, ClassifierMixin.score, X, y, sample_weight)
+        return _score(self, ClassifierMixin.score, accuracy_score, X, y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -6,11 +6,10 @@ the generic ``KerasRegressor`` is in ``skdeep.wrappers``.
 
 import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
 
-from skdeep.engine import inputs
-from skdeep.estimators import _dask
 from skdeep.estimators._dask import lazy_on_dask
-from skdeep.estimators._inputs import _dataset_scoring
+from skdeep.estimators._inputs import _score
 from skdeep.estimators.base import BaseKerasEstimator
 
 __all__ = ["BaseKerasRegressor"]
@@ -84,13 +83,7 @@ class BaseKerasRegressor(RegressorMixin, BaseKerasEstimator):
         the predictions of their x, in one pass. For Dask X the predictions
         are computed block by block, and a Dask y is computed into memory.
         """
-        if inputs.is_keras_dataset(X):
-            from sklearn.metrics import r2_score
-
-            y, y_pred, sample_weight = _dataset_scoring(self, X, y, sample_weight,
-                                                        self.predict)
-            return float(r2_score(y, y_pred, sample_weight=sample_weight))
-        return _dask.score(self, RegressorMixin.score, X, y, sample_weight)
+        return _score(self, RegressorMixin.score, r2_score, X, y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
