@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from skdeep.engine import inputs
-from skdeep.estimators import _dask
+from skdeep.estimators._dask import score as _dask_score
 
 
 def _check_no_missing_target(y):
@@ -174,4 +174,4 @@ def _score(est, mixin_score, metric, X, y, sample_weight):
         y, y_pred, sample_weight = _dataset_scoring(est, X, y, sample_weight,
                                                     est.predict)
         return float(metric(y, y_pred, sample_weight=sample_weight))
-    return _dask.score(est, mixin_score, X, y, sample_weight)
+    return _dask_score(est, mixin_score, X, y, sample_weight)
