@@ -638,3 +638,44 @@ def test_batch_size_minus_one_is_one_batch_of_all_rows_for_any_input(table):
                     callbacks=[counter], **common).fit(
         pd.DataFrame(X, columns=list("abcdef")), y)
     assert counter.batches == 3
+
+
+def _binary_net(meta):
+    inputs = keras.Input((meta["n_features_in_"],))
+    hidden = keras.layers.Dense(4, activation="relu")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(hidden))
+
+
+@pytest.mark.parametrize("labels", [["no", "yes"], [1, 2]])
+def test_validation_data_is_encoded_as_the_training_rows(table, labels):
+    # validation_data's labels go through the fitted target encoder, as the
+    # training labels do: the validation loss of labels "no"/"yes" (or 1/2)
+    # is the one of the same fit on labels 0/1
+    X, y = table
+    y = (y > 0).astype(int)
+    named = np.asarray(labels)[y]
+    args = {"loss": "sparse_categorical_crossentropy", "epochs": 3, **QUIET}
+    plain = KerasClassifier(_binary_net, **args).fit(
+        X[:120], y[:120], validation_data=(X[120:], y[120:]))
+    clf = KerasClassifier(_binary_net, **args).fit(
+        X[:120], named[:120], validation_data=(X[120:], named[120:]))
+    np.testing.assert_allclose(clf.history_["val_loss"], plain.history_["val_loss"],
+                               rtol=1e-6)
+    # routed as a fit parameter, too
+    routed = KerasClassifier(_binary_net, fit__validation_data=(X[120:], named[120:]),
+                             **args).fit(X[:120], named[:120])
+    np.testing.assert_allclose(routed.history_["val_loss"],
+                               plain.history_["val_loss"], rtol=1e-6)
+
+
+def test_validation_targets_already_one_hot_pass_as_they_are(table):
+    # scikeras hands validation_data to Keras untouched: one-hot targets for
+    # a categorical loss keep working (and labels are one-hot encoded)
+    X, y = table
+    args = {"loss": "categorical_crossentropy", "epochs": 3, **QUIET}
+    labels = KerasClassifier(_small_net, **args).fit(
+        X[:120], y[:120], validation_data=(X[120:], y[120:]))
+    one_hot = KerasClassifier(_small_net, **args).fit(
+        X[:120], y[:120], validation_data=(X[120:], np.eye(3)[y[120:]]))
+    np.testing.assert_allclose(one_hot.history_["val_loss"],
+                               labels.history_["val_loss"], rtol=1e-6)

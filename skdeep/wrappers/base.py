@@ -568,6 +568,27 @@ class BaseWrapper(BaseEstimator):
                               warm_start=warm_start, epochs=epochs,
                               initial_epoch=initial_epoch, **kwargs)
 
+    def _encode_validation(self, validation):
+        """``validation_data=(X_val, y_val[, sample_weight])`` checked and
+        encoded as the training rows are (a Keras dataset passes as is)."""
+        if len(validation) not in (2, 3):
+            raise ValueError(
+                f"validation_data has {len(validation)} parts, but it takes "
+                "(X_val, y_val) or (X_val, y_val, sample_weight_val).")
+        Xv, yv, swv = (*validation, None)[:3]
+        if isinstance(yv, (list, tuple, dict)) or np.ndim(yv) != self.y_ndim_:
+            # targets already in the network's form (one-hot rows for a
+            # categorical loss): passed as they are, as scikeras does
+            Xv = self.feature_encoder_.transform(self._validate_data(Xv)[0])
+            return Xv, yv, swv
+        Xv, yv = self._validate_data(Xv, yv)
+        Xv = self.feature_encoder_.transform(Xv)
+        yv = self._match_outputs(self.target_encoder_.transform(yv))
+        if swv is not None:
+            swv = check_sample_weight(swv, np.empty(n_rows(Xv)),
+                                      dtype=float_dtype())
+        return Xv, yv, swv
+
     def _match_outputs(self, y):
         """Split a 2-D y over a network with one output per column."""
         if isinstance(y, (list, tuple, dict)) or not has_outputs(self.model_):
@@ -613,8 +634,11 @@ class BaseWrapper(BaseEstimator):
                           None if sample_weight is None else sample_weight[held])
             X, y = rows(X, train), take(y, train)
             sample_weight = None if sample_weight is None else sample_weight[train]
-        elif validation is not None:
-            validation = tuple(validation) + (None,) * (3 - len(validation))
+        elif isinstance(validation, (tuple, list)):
+            validation = self._encode_validation(validation)
+            if isinstance(y, np.ndarray) and isinstance(validation[1], np.ndarray):
+                validation = (validation[0], validation[1].astype(y.dtype, copy=False),
+                              validation[2])
         args.pop("sample_weight", None)
         verbose = args.pop("verbose", self.verbose)
         shuffle = args.pop("shuffle", True)
