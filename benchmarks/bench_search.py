@@ -36,17 +36,21 @@ configuration in a fresh process (Keras imported before the clock starts):
   search of the process (goal: n_jobs=2 >= 1.7x n_jobs=1).
 - cold tune: ``skdeep.tune`` of the same grid in a process that traced
   nothing (goal: n_jobs=2 >= 1.5x n_jobs=1).
+- cold tune, 24,000 rows: the same on ``make_classification(24000, 30)``,
+  fits of over a second each (the issue's "any search whose fits take
+  over a second"; goal: n_jobs=2 >= 1.5x n_jobs=1).
 - cold GridSearchCV on loky: the same grid on joblib's default backend, whose
   worker processes each import TensorFlow and trace their networks (the
   README's figure for it; the traces shown are the parent's only).
 
 Prints wall times, speedups, the training loops traced during the timed
 search (``cache_info()["trainer_traces"]``), the machine's load average,
-and whether the CV scores are identical for every n_jobs. About 2 min on 2 idle cores.
+and whether the CV scores are identical for every n_jobs. About 2.5 min on 2 idle
+cores.
 
     python benchmarks/bench_search.py [--epochs 10]
     python benchmarks/bench_search.py --mode strategies [--n-iter 12]
-    python benchmarks/bench_search.py --mode threads [--repeat 1]
+    python benchmarks/bench_search.py --mode threads [--repeat 1] [--cases ...]
 """
 
 import argparse
@@ -137,7 +141,9 @@ from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 from skdeep import MLPClassifier, cache_info, tune
 case, n_jobs = sys.argv[1], int(sys.argv[2])
-X, y = make_classification(3000, 30, random_state=0)
+# the long case: fits of over a second (16,000 training rows a fold)
+X, y = make_classification(24000 if case == "cold-tune-long" else 3000, 30,
+                           random_state=0)
 X = X.astype(np.float32)
 est = MLPClassifier(epochs=40, early_stopping=False, random_state=0)
 grid = {"hidden_layer_sizes": [(16,), (32,), (64,), (32, 16)]}
@@ -147,7 +153,7 @@ if case == "first-threaded":
     start = time.perf_counter()
     with joblib.parallel_config(backend="threading"):
         search = GridSearchCV(est, grid, cv=3, n_jobs=n_jobs).fit(X, y)
-elif case == "cold-tune":  # nothing traced in this process
+elif case.startswith("cold-tune"):  # nothing traced in this process
     traced = 0
     start = time.perf_counter()
     search = tune(est, X, y, space=grid, strategy="grid", cv=3, n_jobs=n_jobs,
@@ -164,10 +170,11 @@ print(json.dumps({"time": elapsed, "traces": traces and traces - traced,
 
 THREAD_CASES = {"first-threaded": ("first threaded GridSearchCV", 1.7),
                 "cold-tune": ("cold tune", 1.5),
+                "cold-tune-long": ("cold tune, 24,000 rows", 1.5),
                 "cold-loky": ("cold GridSearchCV on loky", None)}
 
 
-def compare_threads(repeat=1):
+def compare_threads(repeat=1, cases=tuple(THREAD_CASES)):
     """Run each (case, n_jobs) ``repeat`` times in fresh processes,
     interleaved; print the median times and speedups against the goals."""
     import statistics
@@ -177,7 +184,7 @@ def compare_threads(repeat=1):
         p for p in (here, os.environ.get("PYTHONPATH")) if p)}
     runs, loads = {}, []
     for _ in range(repeat):
-        for case in THREAD_CASES:
+        for case in cases:
             for n_jobs in (1, 2):
                 out = subprocess.run(
                     [sys.executable, "-c", _THREADS_RUN, case, str(n_jobs)],
@@ -190,20 +197,25 @@ def compare_threads(repeat=1):
                       file=sys.stderr, flush=True)
     times = {key: statistics.median(r["time"] for r in rows)
              for key, rows in runs.items()}
-    scores = {tuple(r["scores"]) for rows in runs.values() for r in rows}
+    scores = {tuple(r["scores"]) for (case, _), rows in runs.items() for r in rows
+              if case != "cold-tune-long"} or {()}
+    long_scores = {tuple(r["scores"]) for (case, _), rows in runs.items()
+                   for r in rows if case == "cold-tune-long"}
     print(f"\nGridSearchCV(MLPClassifier(epochs=40)), 4 architectures x 3 folds, "
           f"make_classification(3000, 30), threads, {os.cpu_count()} cores, "
           f"median of {repeat}, load average {min(loads):.1f}-{max(loads):.1f} "
           f"({time.strftime('%Y-%m-%d %H:%M')})")
     print(f"{'':30}{'n_jobs=1 s':>11}{'n_jobs=2 s':>11}{'speedup':>9}{'goal':>7}"
           f"{'traces (1/2)':>14}")
-    for case, (label, goal) in THREAD_CASES.items():
+    for case in cases:
+        label, goal = THREAD_CASES[case]
         one, two = times[case, 1], times[case, 2]
         traces = "/".join(str(runs[case, n][0]["traces"]) for n in (1, 2))
         goal = f"{goal:6.1f}x" if goal else " " * 7
         print(f"{label:30}{one:11.1f}{two:11.1f}{one / two:8.2f}x{goal}{traces:>14}")
     print(f"CV scores identical for every n_jobs and run: {len(scores) == 1} "
-          f"{[round(v, 4) for v in sorted(scores)[0]]}")
+          f"{[round(v, 4) for v in sorted(scores)[0]]}; 24,000 rows: "
+          f"{len(long_scores) == 1}")
     return times, scores
 
 
@@ -260,12 +272,14 @@ def main(argv=None):
                         help="comma-separated, in --mode strategies")
     parser.add_argument("--strategies", default=",".join(STRATEGIES),
                         help="comma-separated, in --mode strategies")
+    parser.add_argument("--cases", default=",".join(THREAD_CASES),
+                        help="comma-separated, in --mode threads")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per search in --mode strategies or threads "
                         "(median time)")
     args = parser.parse_args(argv)
     if args.mode == "threads":
-        compare_threads(args.repeat)
+        compare_threads(args.repeat, args.cases.split(","))
         return
     if args.mode == "strategies":
         compare_strategies(args.n_iter, args.strategy_epochs,

@@ -101,23 +101,61 @@ def test_a_threaded_grid_search_traces_once_and_scores_as_a_serial_one(data):
         assert_allclose(results[2][key], results[1][key], rtol=0, atol=0)
 
 
-def test_per_fit_state_counts_in_the_cache_and_stays_in_its_bounds(monkeypatch,
-                                                                     data):
-    from skdeep.engine import cache
-
+def test_concurrent_fits_train_their_own_networks_and_the_cache_keeps_no_copy(
+        data):
+    # each fit's loop runs on its own network's and optimizer's variables:
+    # concurrent fits without best weights to restore add nothing to the cache
     X, y = data
     skdeep.clear_cache()
     MLPClassifier(**SETUP, random_state=0).fit(X, y)
     one = skdeep.cache_info()
-    _fit_together(X, y, (1, 2))
+    _fit_together(X, y, (1, 2, 3))
     two = skdeep.cache_info()
-    # one traced loop, and the state of a second concurrent fit kept with it
+    assert (two["trainers"], two["networks"]) == (1, 1)
+    assert two["trainer_bytes"] == one["trainer_bytes"]
+
+
+def _fit_together_restoring(X, y, seeds):
+    fitted = {}
+    start = threading.Barrier(len(seeds))
+
+    def run(seed):
+        est = MLPClassifier(**dict(SETUP, early_stopping=True, patience=3),
+                            random_state=seed)
+        start.wait()
+        fitted[seed] = est.fit(X, y)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in seeds]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(fitted) == sorted(seeds)
+    return fitted
+
+
+def test_best_weights_copies_count_in_the_cache_and_stay_in_its_bounds(
+        monkeypatch, data):
+    from skdeep.engine import cache
+
+    X, y = data
+    restoring = dict(SETUP, early_stopping=True, patience=3)
+    skdeep.clear_cache()
+    serial = {s: MLPClassifier(**restoring, random_state=s).fit(X, y)
+              for s in (1, 2)}
+    one = skdeep.cache_info()
+    fitted = _fit_together_restoring(X, y, (1, 2))
+    for seed in (1, 2):
+        _assert_same_fit(fitted[seed], serial[seed])
+    two = skdeep.cache_info()
+    # one traced loop, and the best weights' copy of a second concurrent fit
+    weights = sum(w.nbytes for w in serial[1].model_.get_weights())
     assert (two["trainers"], two["networks"]) == (1, 2)
-    assert two["trainer_bytes"] == 2 * one["trainer_bytes"]
+    assert two["trainer_bytes"] == one["trainer_bytes"] + weights
     monkeypatch.setattr(cache, "MAX_NETWORKS", 2)
-    MLPClassifier(**SETUP, random_state=0).fit(X, y).predict(X)  # a forward pass
+    MLPClassifier(**restoring, random_state=0).fit(X, y).predict(X)  # a forward
     three = skdeep.cache_info()
-    # the extra state goes before any traced function does
+    # the extra copy goes before any traced function does
     assert (three["trainers"], three["forward_functions"]) == (1, 1)
     assert three["networks"] == 2
     assert three["trainer_bytes"] == one["trainer_bytes"]

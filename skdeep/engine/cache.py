@@ -14,14 +14,14 @@ Tracing such a function takes ~0.5 s, so traced loops are cached: a
 *trainer* is a private copy (a *template*) of a network, its optimizer and the
 traced loop. A fit of an identical network (same architecture, optimizer,
 loss; seeds, learning rate, batch size and data size may differ; a user's
-network is named by its Keras config, :func:`network_key`) takes a *state*
-of the trainer (on TensorFlow: variables for the network's weights, the
-optimizer's and the best weights' copy; the template's own are the first),
-copies its fresh network's weights and optimizer state in, runs, and copies
-the result back out. The loop takes the state's variables as arguments, so
-fits running at the same time in threads share the one trace, each on a
-state of its own (made when every state is in use, then kept for the next
-parallel fits); a thread that needs a trainer another thread is building or
+network is named by its Keras config, :func:`network_key`) runs the traced
+loop on its own network's and optimizer's variables: on TensorFlow the loop
+takes every variable it reads or writes as an argument, so fits running at
+the same time in threads share the one trace, and nothing is copied in or
+out. What a fit needs besides its own variables, the best weights' copy of a
+fit that restores them, is a *state* of the trainer (the template's is the
+first; one is made when every state is in use, then kept for the next
+parallel fits). A thread that needs a trainer another thread is building or
 tracing waits for it. On JAX the loop carries all state itself. Two networks
 whose variables differ in any shape or dtype never share
 (:func:`skdeep.engine.keys.weights_key` is part of every key). The

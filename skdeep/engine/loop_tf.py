@@ -204,13 +204,15 @@ class _TFTrainer:
     network's, the optimizer's, the best weights' copy) as arguments: the
     template's variables are rebound to them while it is traced (see
     :func:`skdeep._compat.keras_variables_bound`). So one traced function
-    serves any number of fits at once, each on a *state* of its own: TensorFlow
-    variables for all of those. The template's own variables are the first
-    state; a fit that finds every state in use gets a new one, kept for later
-    fits (:meth:`acquire`, :meth:`release`; the cache may :meth:`trim` them).
-    Should the traced graph still hold a variable of its own (a Keras that
-    cannot rebind them), the loop serves one fit at a time (``shared`` is
-    False).
+    serves any number of fits at once, each on its own network's and
+    optimizer's TensorFlow variables, handed to it as they are (nothing is
+    copied in or out). The only per-fit variables the trainer keeps are the
+    best weights' copies of fits that restore them (a *state*): the template's
+    is the first; a fit that finds every state in use gets a new one, kept for
+    later fits (:meth:`acquire`, :meth:`release`; the cache may :meth:`trim`
+    them). Should the traced graph still hold a variable of its own (a Keras
+    that cannot rebind them), the loop serves one fit at a time on the
+    template's variables, the fit's copied in and out (``shared`` is False).
     """
 
     def __init__(self, template, optimizer, loss, spec, x_shape, y_shape, y_dtype):
@@ -231,12 +233,15 @@ class _TFTrainer:
         own = [v.value for v in self._keras_variables]
         self._rebindable = all(isinstance(v, tf.Variable) for v in own) and (
             keras_variables_bound(self._keras_variables, own) is not None)
-        self._state = [*own, *best]  # the template's: the first state
-        self._free = [self._state]
+        self._state = [*own, *best]  # the template's variables: traced with
+        self._home = self._state  # the template's entry of the pool
+        self._free = [self._home]
         self._pool_lock = threading.Lock()
         self._trace_lock = threading.Lock()
-        self.nbytes_per_state = (_nbytes(self._keras_variables)
+        self._nbytes_template = (_nbytes(self._keras_variables)
                                  + _nbytes(template.weights) * spec.restore_best)
+        # an extra state: a best weights' copy
+        self.nbytes_per_state = _nbytes(template.weights) * spec.restore_best
         self.shared = False  # known once traced
         x = tf.TensorSpec((None, *x_shape), tf.float32)
         y = tf.TensorSpec((None, *y_shape), y_dtype)
@@ -268,46 +273,59 @@ class _TFTrainer:
                     inline = _runs_inline(self._fn, *args)
                     with _single_threaded(inline):
                         concrete = self._fn.get_concrete_function(*args)
-                    self.shared = self._rebindable and not any(
+                    shared = self._rebindable and not any(
                         t.dtype == tf.resource for t in concrete.captured_inputs)
+                    if shared:  # fits train their own variables: the pool
+                        with self._pool_lock:  # keeps best weights' copies only
+                            self._home = self._state[len(self._keras_variables):]
+                            self._free = [self._home]
+                    self.shared = shared
                     self._inline = inline
                     self._concrete = concrete
         return self._concrete
 
     def acquire(self):
         """A state for one fit: a free one, else a new one; None when every
-        state is in use and the loop cannot be shared."""
+        state is in use and the loop cannot be shared. A shared loop's
+        state is the best weights' copy (empty without ``restore_best``)."""
         import tensorflow as tf
 
         self._traced()
+        if self.shared and not self.spec.restore_best:
+            return []
         with self._pool_lock:
             if self._free:
                 return self._free.pop()
             if not self.shared:
                 return None
-        return [tf.Variable(v.read_value(), trainable=False) for v in self._state]
+        return [tf.Variable(w.value, trainable=False) for w in self.model.weights]
 
     def release(self, state):
+        if self.shared and not self.spec.restore_best:
+            return
         with self._pool_lock:
             self._free.append(state)
 
     def _extra(self):
-        return [s for s in self._free if s is not self._state]
+        return [s for s in self._free if s is not self._home]
 
     @property
     def networks(self):
-        """Copies of the network held: the template and the free extra states."""
+        """Copies of the network held: the template and the free extra
+        states (best weights' copies)."""
         with self._pool_lock:
             return 1 + len(self._extra())
 
     @property
     def nbytes(self):
-        return self.networks * self.nbytes_per_state
+        with self._pool_lock:
+            extra = len(self._extra())
+        return self._nbytes_template + extra * self.nbytes_per_state
 
     def trim(self):
         """Drop the free states other than the template's."""
         with self._pool_lock:
-            self._free = [s for s in self._free if s is self._state]
+            self._free = [s for s in self._free if s is self._home]
 
     def _binding(self, state):
         import contextlib
@@ -464,12 +482,17 @@ class _TFTrainer:
 
     # -- Python side
     def run(self, model, data, validation, args, state):
-        """Train ``model`` on ``state`` (of :meth:`acquire`): its weights and
-        optimizer state in, the results out."""
+        """Train ``model`` with ``state`` (of :meth:`acquire`): on its own
+        variables when the loop is shared, else on the template's (its
+        weights and optimizer state copied in, the results out)."""
         variables = [*model.variables, *model.optimizer.variables]
-        own = state[:len(variables)]  # the rest: the best weights' copy
-        for target, source in zip(own, variables, strict=True):
-            target.assign(source.value)
+        if self.shared:
+            own = [v.value for v in variables]
+            state = [*own, *state]
+        else:
+            own = state[:len(variables)]  # the rest: the best weights' copy
+            for target, source in zip(own, variables, strict=True):
+                target.assign(source.value)
         X, y, sw = data
         Xv, yv, swv = validation if validation is not None else (
             X[:0], y[:0], sw[:0])
@@ -481,8 +504,9 @@ class _TFTrainer:
                 np.int32(args["batch_size"]), np.int32(args["patience"]),
                 np.float32(args["tol"]), np.float32(args["learning_rate"]),
                 np.float32(args["lr_decay"]), np.int32(args["schedule_epochs"]))
-        for target, source in zip(variables, own, strict=True):
-            target.assign(source.read_value())
+        if not self.shared:
+            for target, source in zip(variables, own, strict=True):
+                target.assign(source.read_value())
         history = {"loss": [float(v) for v in losses.numpy()]}
         if self.spec.validation:
             history["val_loss"] = [float(v) for v in val_losses.numpy()]

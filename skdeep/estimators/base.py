@@ -180,9 +180,9 @@ class BaseKerasEstimator(BaseEstimator):
         """Parameter constraints, then the subclass's own checks."""
         from skdeep._compat import validate_parameter_constraints
 
+        names = set(self._get_param_names())  # inspects the signature: once
         constraints = {
-            k: v for k, v in self._parameter_constraints.items()
-            if k in self._get_param_names()
+            k: v for k, v in self._parameter_constraints.items() if k in names
         }
         validate_parameter_constraints(
             constraints, self.get_params(deep=False), caller_name=type(self).__name__
