@@ -27,9 +27,10 @@ reuses the JSON written by an earlier run (``--out``). Results go to ``--out``
 TabularClassifier / TabularRegressor for ablations (the rows record them;
 ``bench_tabular_ablations.jsonl`` holds the README's, each row's ``params``
 relative to the defaults before the regressor's were changed, except the
-24 rows of ``{"n_ensemble": 8}``, relative to today's (they are the defaults
-before the ensemble became 4 members), and the 8 of ``{"activation":
-"selu"}`` (the regressor, relative to today's)). RealMLP runs
+last 56, relative to today's: the defaults before the ensemble became 4
+members (``n_ensemble`` 8, with the regressor's third layer of 256), the
+regressor with 4 members and 256 x 3 units, and with SELU and SiLU). RealMLP
+runs
 with one torch / OpenMP thread (``OMP_NUM_THREADS=1``,
 ``torch.set_num_threads(1)``) and its missing numbers filled, as it refuses them.
 """
