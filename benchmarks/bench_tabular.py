@@ -16,7 +16,9 @@ separate environment, through that environment's python in a subprocess::
 ``BENCH_HGB_ONE_THREAD=1`` fits HistGradientBoosting on one OpenMP thread (on
 an oversubscribed machine its spinning threads cost minutes; its errors do
 not change). ``--speed`` times only a default fit on 10,000 x 20 (the speed goal), in
-fresh processes, next to scikit-learn's MLP and HistGradientBoosting.
+fresh processes, next to scikit-learn's MLP and HistGradientBoosting
+(``--models tabular`` for TabularClassifier / TabularRegressor only,
+``--tabular-params`` to time other settings of theirs).
 ``--skip-realmlp`` leaves it out; ``--realmlp-results FILE``
 reuses the JSON written by an earlier run (``--out``). Results go to ``--out``
 (JSON) and ``--log`` (JSON lines, row by row) and a Markdown table is printed;
@@ -24,7 +26,11 @@ reuses the JSON written by an earlier run (``--out``). Results go to ``--out``
 ``--tabular-params '{"learning_rate": 0.002}'`` passes parameters to
 TabularClassifier / TabularRegressor for ablations (the rows record them;
 ``bench_tabular_ablations.jsonl`` holds the README's, each row's ``params``
-relative to the defaults before the regressor's were changed). RealMLP runs
+relative to the defaults before the regressor's were changed, except the
+last 56, relative to today's: the defaults before the ensemble became 4
+members (``n_ensemble`` 8, with the regressor's third layer of 256), the
+regressor with 4 members and 256 x 3 units, and with SELU and SiLU). RealMLP
+runs
 with one torch / OpenMP thread (``OMP_NUM_THREADS=1``,
 ``torch.set_num_threads(1)``) and its missing numbers filled, as it refuses them.
 """
@@ -252,14 +258,14 @@ import json, os, resource, sys, time, warnings
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 warnings.filterwarnings("ignore")
 from sklearn.datasets import make_classification, make_regression
-model, task = sys.argv[1], sys.argv[2]
+model, task, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 if task == "classification":
     X, y = make_classification(10_000, 20, n_informative=10, random_state=0)
 else:
     X, y = make_regression(10_000, 20, n_informative=10, noise=10, random_state=0)
 if model == "tabular":
     from skdeep import TabularClassifier as C, TabularRegressor as R
-    est = (C if task == "classification" else R)(random_state=0)
+    est = (C if task == "classification" else R)(random_state=0, **params)
 elif model == "mlp":
     from sklearn.neural_network import MLPClassifier as C, MLPRegressor as R
     est = (C if task == "classification" else R)(random_state=0)
@@ -277,17 +283,23 @@ print(json.dumps({"model": model, "task": task, "fit_s": time.perf_counter() - t
 """
 
 
-def speed():
+def speed(models=("hgb", "mlp", "tabular"), tabular_params=None):
     """The issue's speed goal: a fit with defaults on 10,000 rows x 20
     columns (``make_classification`` / ``make_regression``), each in a fresh
     process (the import not timed), next to scikit-learn's MLP and
-    HistGradientBoosting; wall and CPU seconds of the fit."""
+    HistGradientBoosting; wall and CPU seconds of the fit.
+    ``tabular_params`` (``--tabular-params``) times other settings of
+    TabularClassifier / TabularRegressor."""
+    params = json.dumps(tabular_params or {})
     print(f"load average before: {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores")
+    if tabular_params:
+        print(f"tabular parameters: {params}")
     print("| task | model | fit s | CPU s |")
     print("| --- | --- | --- | --- |")
     for task in ("classification", "regression"):
-        for model in ("hgb", "mlp", "tabular"):
-            out = subprocess.run([sys.executable, "-c", _SPEED, model, task],
+        for model in models:
+            out = subprocess.run([sys.executable, "-c", _SPEED, model, task,
+                                  params],
                                  capture_output=True, text=True, check=True)
             row = json.loads(out.stdout.strip().splitlines()[-1])
             print(f"| {task} | {model} | {row['fit_s']:.1f} | {row['cpu_s']:.1f} |",
@@ -322,7 +334,10 @@ def main(argv=None):
                         "processes) next to scikit-learn's MLP and HGB")
     args = parser.parse_args(argv)
     if args.speed:
-        speed()
+        # --models picks among hgb, mlp, tabular (default: the three)
+        picked = [m for m in args.models.split(",") if m in ("hgb", "mlp", "tabular")]
+        speed(picked or ("hgb", "mlp", "tabular"),
+              json.loads(args.tabular_params or "{}"))
         return
     if args.summarize:
         rows = [row for path in args.summarize for row in _read_rows(path)]

@@ -197,7 +197,7 @@ def build_tabular(
     n_outputs,
     *,
     classification,
-    hidden_layer_sizes=(256, 256, 256),
+    hidden_layer_sizes=(256, 256, 128),
     activation="selu",
     dropout=0.15,
     n_ensemble=8,
