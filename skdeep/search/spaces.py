@@ -195,7 +195,8 @@ _TABULAR_RANDOM = {
     "learning_rate": loguniform(5e-4, 1e-2),
     "batch_size": [64, 128, 256, 512],
     "optimizer": ["adam", "adamw"],
-    "hidden_layer_sizes": [(128,), (256, 256), (256, 256, 256), (512, 512)],
+    "hidden_layer_sizes": [(128,), (256, 256), (256, 256, 128), (256, 256, 256),
+                           (512, 512)],
     "dropout": [0.0, 0.1, 0.15, 0.3],
     "n_ensemble": [1, 4, 8, 16],
     "numeric_embedding": ["periodic", "none"],
@@ -206,7 +207,7 @@ _TABULAR_GRID = {
     "learning_rate": [1e-3, 3e-3],
     "batch_size": [128, 256],
     "dropout": [0.0, 0.15],
-    "n_ensemble": [1, 8],
+    "n_ensemble": [1, 4],
 }
 _FAMILY_SPACES.update({
     "TabularClassifier": (_TABULAR_GRID,
