@@ -136,3 +136,22 @@ def test_chunked_fit_prints_one_line_per_epoch(tmp_path, capfd):
     lines = [line for line in capfd.readouterr().err.splitlines()
              if line.startswith("Epoch")]
     assert len(lines) == 2 and "val_loss" in lines[0]
+
+
+def test_partial_fit_with_sample_weight_on_a_memmap_matches_keras_fit(tmp_path,
+                                                                      small_chunks):
+    # the optimizer's state (moments, step count) goes on across calls on
+    # both paths; weighted rows weigh the same
+    X, y = _data()
+    Xm = _memmap(tmp_path, X)
+    sw = np.linspace(0.5, 2.0, len(y))
+    fitted = []
+    for callbacks in (None, [NoOp()]):
+        clf = MLPClassifier((4,), batch_size=32, random_state=0,
+                            early_stopping=False, learning_rate=0.01,
+                            callbacks=callbacks)
+        for _ in range(3):
+            clf.partial_fit(Xm, y, classes=[0, 1], sample_weight=sw)
+        fitted.append(clf)
+    assert _compiled(fitted[0]) and not _compiled(fitted[1])
+    _assert_same_fit(*fitted)

@@ -292,10 +292,16 @@ def epoch_groups(X, others, batch_size, seed, epoch, shuffle,
                 end = min(stop, begin + group_rows)
                 take = slice(begin, end) if mix is None else mix[begin:end]
                 rows = pool_i[take]
-                yield (pool_x[take], *(o[rows] for o in others))
+                yield (_rows(pool_x, take), *(o[rows] for o in others))
             start = stop
         rest = slice(start, None) if mix is None else mix[start:]
-        pool_x, pool_i = pool_x[rest], pool_i[rest]
+        pool_x, pool_i = _rows(pool_x, rest), pool_i[rest]
+
+
+def _rows(a, take):
+    """``a[take]``: a slice's view, or the rows of an index array gathered
+    by ``np.take`` (several times faster than fancy indexing)."""
+    return a[take] if isinstance(take, slice) else np.take(a, take, axis=0)
 
 
 def epoch_batches(X, others, batch_size, seed, epoch, shuffle):

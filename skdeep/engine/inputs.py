@@ -81,9 +81,11 @@ def read(X, rows):
         return X[rows]
     rows = np.asarray(rows)
     order = np.argsort(rows, kind="stable")
-    out = np.empty((len(rows), *X.shape[1:]), np.float32)
-    out[order] = X[rows[order]]
-    return out
+    # np.take gathers rows several times faster than fancy indexing
+    part = np.asarray(np.take(X, rows[order], axis=0), np.float32)
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    return np.take(part, inverse, axis=0)
 
 
 def permutation(n, seed, epoch):

@@ -272,7 +272,7 @@ class _Epochs:
                 if improved:
                     best, wait = monitored, 0
                     if spec.restore_best:
-                        best_weights = [np.array(w.value) for w in model.weights]
+                        best_weights = [w.numpy() for w in model.weights]
                 else:
                     wait += 1
                 stop = not improved and wait >= patience
@@ -282,12 +282,12 @@ class _Epochs:
                     else:
                         plateau_wait += 1
                     if plateau_wait >= plateau_patience:
-                        self.lr.assign(np.float32(np.asarray(self.lr.value))
+                        self.lr.assign(np.float32(self.lr.numpy())
                                        * np.float32(args["lr_decay"]))
                         plateau_wait = 0
                 if spec.schedule in STEP_SCHEDULES:  # the rate the next step uses
                     self._schedule_rate()
-                history["learning_rate"].append(float(np.asarray(self.lr.value)))
+                history["learning_rate"].append(float(self.lr.numpy()))
                 if stop:
                     break
         finally:
