@@ -194,11 +194,9 @@ class _Epochs:
         self.trainer, self.spec, self.args = trainer, trainer.spec, args
         self.train_chunk, self.evaluate_chunk = train_chunk, evaluate_chunk
         X, y, sw = data
-        self.data = (X, y, _ones(len(X), sw))
-        self.validation = None
-        if validation is not None:
-            Xv, yv, swv = validation
-            self.validation = (Xv, yv, _ones(len(Xv), swv))
+        # missing weights are ones, made chunk by chunk (see _weighted)
+        self.data = _arrays(X, y, sw)
+        self.validation = None if validation is None else _arrays(*validation)
         self.n = len(X)
         self.batch_size = int(args["batch_size"])
         self.steps = max(1, math.ceil(self.n / self.batch_size))
@@ -215,10 +213,10 @@ class _Epochs:
             for chunk in inputs.chunks(self.data, self.batch_size, int(args["seed"]),
                                        int(args["epoch_offset"]) + epoch,
                                        CHUNK_BYTES):
-                yield "train", chunk
+                yield "train", _weighted(chunk)
             if watched is not None:
                 for chunk in inputs.ordered_chunks(watched, CHUNK_BYTES):
-                    yield "watch", chunk
+                    yield "watch", _weighted(chunk)
             yield "end", None
 
     def _schedule_rate(self):
@@ -335,9 +333,15 @@ def _fmt(value):
     return f"{value:.9g}"
 
 
-def _ones(n, weights):
-    return np.ones(n, np.float32) if weights is None else np.asarray(
-        weights, np.float32)
+def _arrays(X, y, sw):
+    return (X, y) if sw is None else (X, y, np.asarray(sw, np.float32))
+
+
+def _weighted(chunk):
+    """A chunk ``(x, y[, sample_weight])`` with its weights (ones if none)."""
+    if len(chunk) == 3:
+        return chunk
+    return (*chunk, np.ones(len(chunk[0]), np.float32))
 
 
 class _Failure:
