@@ -173,8 +173,14 @@ def chunks(arrays, batch_size, seed, epoch, chunk_bytes, shuffle=True):
     order = permutation(n, seed, epoch) if shuffle else np.arange(n)
     step = _chunk_rows(X, batch_size, chunk_bytes)
     for start in range(0, n, step):
-        rows = order[start:start + step]
-        yield tuple(_take(a, rows) for a in arrays)
+        yield _take_all(arrays, order[start:start + step])
+
+
+def _take_all(arrays, rows):
+    """The rows of each of ``arrays``; a y that is X (an autoencoder's) is
+    read once."""
+    x = _take(arrays[0], rows)
+    return (x, *(x if a is arrays[0] else _take(a, rows) for a in arrays[1:]))
 
 
 def ordered_chunks(arrays, chunk_bytes):
@@ -191,8 +197,7 @@ def ordered_chunks(arrays, chunk_bytes):
         return
     step = _chunk_rows(X, 1, chunk_bytes)
     for start in range(0, len(X), step):
-        rows = np.arange(start, min(start + step, len(X)))
-        yield tuple(_take(a, rows) for a in arrays)
+        yield _take_all(arrays, np.arange(start, min(start + step, len(X))))
 
 
 # ------------------------------------------------------------ Keras datasets

@@ -55,10 +55,12 @@ from skdeep.engine.loop_tf import (
 
 __all__ = ["CHUNK_BYTES", "PREFETCH", "eligible", "train"]
 
-# Bytes of X per chunk (whole batches, at least one): one traced call each.
-CHUNK_BYTES = 8 * 2**20
-# Chunks read ahead of the one training, in a background thread.
-PREFETCH = 2
+# Bytes of X per chunk (whole batches, at least one): one traced call each
+# (at 2 MB the call's overhead is still small beside its steps' time).
+CHUNK_BYTES = 2 * 2**20
+# Chunks read ahead of the one training, in a background thread (which holds
+# one more while it waits to hand it over).
+PREFETCH = 1
 STEP_SCHEDULES = ("exponential", "step", "cosine")
 
 
@@ -352,11 +354,11 @@ class _Failure:
 _END = object()
 
 
-def _prefetched(make, ahead=PREFETCH):
+def _prefetched(make, ahead=None):
     """The items of generator ``make()``, produced in a background thread up
     to ``ahead`` items ahead of the consumer. ``close()`` stops the thread
     (and closes the generator) early."""
-    items = queue.Queue(maxsize=ahead)
+    items = queue.Queue(maxsize=PREFETCH if ahead is None else ahead)
     stop = threading.Event()
 
     def put(item):
