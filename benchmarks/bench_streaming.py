@@ -7,7 +7,7 @@ compiled loop), once with X as ``np.load(path, mmap_mode="r")`` and once
 with X as ``dask.dataframe.read_parquet`` of a folder written from the same
 data (``--partition`` rows per file, read partition by partition on Dask's
 threads), each in its own process. Both streamed kinds train on the
-compiled loop chunk by chunk (``skdeep.engine.loop_chunks``: about 8 MB of
+compiled loop chunk by chunk (``skdeep.engine.loop_chunks``: about 2 MB of
 whole batches per traced call, read ahead in a background thread; the
 Parquet partitions' rows are counted from the files' metadata). Reported:
 the time of one epoch (the fit's time divided by its epochs, after a
