@@ -62,6 +62,9 @@ SETTINGS = {
     "plateau": {"lr_schedule": "plateau", "tol": 0.01},
     # early stopping on the validation accuracy, computed in the graph
     "score": {"early_stopping_metric": "score", "tol": 0.01},
+    # no validation rows: the training rows' loss and score, after each epoch
+    "training_score": {"early_stopping": False, "early_stopping_metric": "score",
+                       "tol": 0.01},
 }
 
 
@@ -155,3 +158,24 @@ def test_partial_fit_with_sample_weight_on_a_memmap_matches_keras_fit(tmp_path,
         fitted.append(clf)
     assert _compiled(fitted[0]) and not _compiled(fitted[1])
     _assert_same_fit(*fitted)
+
+
+def test_concurrent_streamed_fits_match_fits_one_at_a_time(tmp_path):
+    # fits of one architecture in threads (as in a search): each its own
+    X, y = _data()
+    Xm = _memmap(tmp_path, X)
+    params = {"hidden_layer_sizes": (4,), "epochs": 3, "batch_size": 32}
+    alone = [MLPClassifier(**params, random_state=s).fit(Xm, y) for s in range(3)]
+    together = [None] * 3
+
+    def fit(s):
+        together[s] = MLPClassifier(**params, random_state=s).fit(Xm, y)
+
+    threads = [threading.Thread(target=fit, args=(s,)) for s in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for a, b in zip(alone, together, strict=True):
+        assert _compiled(b)
+        _assert_same_fit(b, a)
