@@ -2,18 +2,24 @@
 
 The same data (``--rows`` x ``--cols`` float32, binary target) trains an
 ``MLPClassifier`` (one hidden layer of 16 units, batch 1024, no early
-stopping) for ``--epochs`` epochs, once with X in memory (the compiled
-loop), once with X as ``np.load(path, mmap_mode="r")`` (read batch by
-batch through ``keras.Model.fit``) and once with X as
-``dask.dataframe.read_parquet`` of a folder written from the same data
-(``--partition`` rows per file, read partition by partition on Dask's
-threads), each in its own process. Reported: the
-time of one epoch (the fit's time divided by its epochs, after a one-epoch
-warm-up fit that traces the network; the page cache is warm) and the
-peak growth of anonymous memory (``RssAnon``, not mapped file pages)
-during the fit, over the process's memory just before it.
+stopping) for ``--epochs`` epochs, once with X in memory (the whole-fit
+compiled loop), once with X as ``np.load(path, mmap_mode="r")`` and once
+with X as ``dask.dataframe.read_parquet`` of a folder written from the same
+data (``--partition`` rows per file, read partition by partition on Dask's
+threads), each in its own process. Both streamed kinds train on the
+compiled loop chunk by chunk (``skdeep.engine.loop_chunks``: about 2 MB of
+whole batches per traced call, read ahead in a background thread; the
+Parquet partitions' rows are counted from the files' metadata). Reported:
+the time of one epoch (the fit's time divided by its epochs, after a
+one-epoch warm-up fit that traces the network; the page cache is warm) and
+the peak growth of anonymous memory (``RssAnon``, not mapped file pages)
+during the fit, over the process's memory just before it. With
+``--repeat R`` the three kinds run in turn R times and the median of each
+is reported, and the median of the ratios within each turn (on a shared
+machine the load changes between runs).
 
-Run: ``python benchmarks/bench_streaming.py [--rows 1000000 --cols 32]``.
+Run: ``python benchmarks/bench_streaming.py [--rows 1000000 --cols 32]
+[--repeat 3]``.
 """
 
 import argparse
@@ -75,6 +81,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--partition", type=int, default=100_000,
                         help="rows per Parquet file (Dask partition)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of each kind, in turn (the median is shown)")
     args = parser.parse_args()
     import numpy as np
 
@@ -97,18 +105,23 @@ def main():
         dd.from_array(X, chunksize=args.partition, columns=columns).to_parquet(
             path + ".parquet", write_index=False)
         del X
-        results = {}
-        for kind in ("memory", "memmap", "parquet"):
-            out = subprocess.run(
-                [sys.executable, "-c", _CHILD, kind, path, str(args.epochs)],
-                capture_output=True, text=True,
-                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-            if out.returncode:
-                raise RuntimeError(f"The {kind} run failed:\n{out.stderr[-3000:]}")
-            results[kind] = json.loads(out.stdout.strip().splitlines()[-1])
+        runs = {"memory": [], "memmap": [], "parquet": []}
+        for _ in range(args.repeat):
+            for kind, kept in runs.items():
+                out = subprocess.run(
+                    [sys.executable, "-c", _CHILD, kind, path, str(args.epochs)],
+                    capture_output=True, text=True,
+                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+                if out.returncode:
+                    raise RuntimeError(
+                        f"The {kind} run failed:\n{out.stderr[-3000:]}")
+                kept.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    results = {kind: {key: float(np.median([r[key] for r in kept]))
+                      for key in kept[0]} for kind, kept in runs.items()}
     print(f"{args.rows:,} x {args.cols} float32, batch 1024, MLP (16,)")
-    for kind, r in results.items():
-        ratio = r["epoch_s"] / results["memory"]["epoch_s"]
+    for kind, r in results.items():  # ratios within each turn, then the median
+        ratio = float(np.median([a["epoch_s"] / m["epoch_s"] for a, m in
+                                 zip(runs[kind], runs["memory"], strict=True)]))
         print(f"  {kind:7s} epoch {r['epoch_s']:6.2f} s ({ratio:.2f}x memory)   "
               f"peak anonymous memory +{r['peak_growth_mb']:.0f} MB")
 

@@ -143,3 +143,20 @@ def keras_variables_bound(keras_variables, tf_variables):
                 variable._value = value
 
     return bound()
+
+
+# Dask (2026.8) counts a DataFrame's partition rows from Parquet metadata
+# (no file read) only through its private ``Lengths`` expression:
+# ``map_partitions(len)`` reads every partition. Returns None where it
+# cannot (other sources, another Dask): then the caller counts by reading.
+# Remove when Dask has public partition lengths.
+def dask_partition_lengths(frame):
+    try:
+        from dask.dataframe.dask_expr._expr import Lengths, Literal
+
+        counted = Lengths(frame.expr).optimize()
+    except Exception:  # another Dask, or an expression it cannot count
+        return None
+    if not isinstance(counted, Literal):
+        return None
+    return tuple(int(n) for n in counted.value)

@@ -332,3 +332,25 @@ def test_fit_and_predict_on_dask_data_beyond_the_workers_memory():
     assert 0 < figures["worker_peak"] < figures["worker_limit"], figures
     assert figures["fit_growth"] < 2**30, figures
     assert figures["predict_growth"] < 2**30, figures
+
+
+def test_parquet_partition_rows_are_counted_from_metadata(tmp_path):
+    # read_parquet's partition sizes come from the files' footers: counting
+    # them reads no partition (a fit's only pass over the files is training)
+    import dask
+
+    X, _ = _data()
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
+    dd.from_pandas(frame, npartitions=4).to_parquet(tmp_path / "x")
+    ddf = dd.read_parquet(tmp_path / "x")
+    asked = []
+
+    def scheduler(dsk, keys, **kwargs):
+        asked.append(keys)
+        return dask.get(dsk, keys, **kwargs)
+
+    with dask.config.set(scheduler=scheduler):
+        blocks = dask_inputs.blocks(ddf)
+    assert not asked
+    assert_array_equal(blocks.sizes, ddf.map_partitions(len).compute())
+    assert_array_equal(np.concatenate(list(blocks.iter_blocks())), X)

@@ -40,7 +40,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-from skdeep.engine import keras_fit, training
+from skdeep.engine import inputs, keras_fit, loop_chunks, training
 from skdeep.engine.cache import train as train_compiled
 from skdeep.engine.keras_objects import from_logits
 from skdeep.engine.keys import _loss_key, _optimizer_key
@@ -187,6 +187,9 @@ def uses_compiled_loop(spec, data, validation=None):
     if any(value not in (None, False) for key, value in spec.compile_kwargs.items()
            if key not in ("optimizer", "loss")):
         return False
+    if inputs.streams(data[0]):  # chunk by chunk: skdeep.engine.loop_chunks
+        return (keras.backend.backend() == "tensorflow"
+                and loop_chunks.eligible(data, validation))
     arrays = list(data[:2]) + (list(validation[:2]) if validation is not None else [])
     return all(type(a) is np.ndarray for a in arrays)
 
@@ -299,7 +302,9 @@ def fit(model, data, validation, spec):
     call.
     """
     if _loop_runs(spec, data, validation, model.optimizer, model.loss):
-        history = _fit_compiled(model, data, validation, spec)
+        history = (_fit_streamed(model, data, validation, spec)
+                   if inputs.streams(data[0]) else
+                   _fit_compiled(model, data, validation, spec))
         if history is not None:
             if not spec.record_learning_rate:
                 history.pop("learning_rate", None)
@@ -341,6 +346,34 @@ def _fit_compiled(model, data, validation, spec):
                               "learning_rate": float(base),
                               "lr_decay": spec.lr_decay,
                               "schedule_epochs": spec.schedule_epochs or spec.epochs})
+
+
+def _fit_streamed(model, data, validation, spec):
+    """:func:`_fit_compiled` for streamed X: the same loop settings, run
+    chunk by chunk (``skdeep.engine.loop_chunks``); X is never loaded."""
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    base = (base_learning_rate(spec.optimizer) if spec.optimizer is not None
+            else None)
+    if not isinstance(base, Real):
+        base = float(np.asarray(model.optimizer.learning_rate))
+    loop_spec = LoopSpec(validation=validation is not None,
+                         restore_best=bool(spec.restore_best
+                                           and validation is not None),
+                         schedule=spec.schedule, verbose=bool(spec.verbose),
+                         score=spec.score_in_graph if spec.score else None,
+                         from_logits=from_logits(model.loss))
+    patience = spec.epochs + 1 if spec.patience is None else spec.patience
+    return loop_chunks.train(model, spec.network_key, spec.make_template, data,
+                             validation, loop_spec, {
+                                 "seed": spec.seed, "epoch_offset": spec.epoch_offset,
+                                 "epochs": spec.epochs,
+                                 "batch_size": spec.batch_size,
+                                 "patience": patience, "tol": spec.tol,
+                                 "learning_rate": float(base),
+                                 "lr_decay": spec.lr_decay,
+                                 "schedule_epochs": (spec.schedule_epochs
+                                                     or spec.epochs)})
 
 
 def _record_rate():
