@@ -78,8 +78,8 @@ from skdeep.wrappers._streaming import (
     is_streamed,
     lazy,
     rows,
-    split_last_blocks,
 )
+from skdeep.wrappers._validation import hold_out
 from skdeep.wrappers.encoders import (
     ColumnGroups,
 )
@@ -568,27 +568,6 @@ class BaseWrapper(BaseEstimator):
                               warm_start=warm_start, epochs=epochs,
                               initial_epoch=initial_epoch, **kwargs)
 
-    def _encode_validation(self, validation):
-        """``validation_data=(X_val, y_val[, sample_weight])`` checked and
-        encoded as the training rows are (a Keras dataset passes as is)."""
-        if len(validation) not in (2, 3):
-            raise ValueError(
-                f"validation_data has {len(validation)} parts, but it takes "
-                "(X_val, y_val) or (X_val, y_val, sample_weight_val).")
-        Xv, yv, swv = (*validation, None)[:3]
-        if isinstance(yv, (list, tuple, dict)) or np.ndim(yv) != self.y_ndim_:
-            # targets already in the network's form (one-hot rows for a
-            # categorical loss): passed as they are, as scikeras does
-            Xv = self.feature_encoder_.transform(self._validate_data(Xv)[0])
-            return Xv, yv, swv
-        Xv, yv = self._validate_data(Xv, yv)
-        Xv = self.feature_encoder_.transform(Xv)
-        yv = self._match_outputs(self.target_encoder_.transform(yv))
-        if swv is not None:
-            swv = check_sample_weight(swv, np.empty(n_rows(Xv)),
-                                      dtype=float_dtype())
-        return Xv, yv, swv
-
     def _match_outputs(self, y):
         """Split a 2-D y over a network with one output per column."""
         if isinstance(y, (list, tuple, dict)) or not has_outputs(self.model_):
@@ -616,29 +595,9 @@ class BaseWrapper(BaseEstimator):
         class_weight = args.pop("class_weight", None)
         if class_weight is not None:
             sample_weight = class_weights(class_weight, y, sample_weight)
-        validation = args.pop("validation_data", None)
-        split = args.pop("validation_split", 0.0) or 0.0
-        if validation is None and split and isinstance(X, dask_inputs.Blocks):
-            (X, y, sample_weight), validation = split_last_blocks(
-                X, (y, sample_weight), n - int(n * (1.0 - split)), split)
-        elif validation is None and split:  # the last rows, as keras.Model.fit
-            at = int(n * (1.0 - split))
-            if not 0.0 < split < 1.0 or at in (0, n):
-                raise ValueError(
-                    f"validation_split={split!r} holds out {n - at} of the {n} "
-                    "rows, leaving no training or no validation rows. Use a "
-                    "fraction strictly between 0 and 1 that keeps at least one row "
-                    f"on each side (e.g. validation_split=0.2), or 0.0 for none.")
-            train, held = np.arange(at), np.arange(at, n)
-            validation = (rows(X, held), take(y, held),
-                          None if sample_weight is None else sample_weight[held])
-            X, y = rows(X, train), take(y, train)
-            sample_weight = None if sample_weight is None else sample_weight[train]
-        elif isinstance(validation, (tuple, list)):
-            validation = self._encode_validation(validation)
-            if isinstance(y, np.ndarray) and isinstance(validation[1], np.ndarray):
-                validation = (validation[0], validation[1].astype(y.dtype, copy=False),
-                              validation[2])
+        X, y, sample_weight, validation = hold_out(
+            self, X, y, sample_weight, args.pop("validation_data", None),
+            args.pop("validation_split", 0.0) or 0.0)
         args.pop("sample_weight", None)
         verbose = args.pop("verbose", self.verbose)
         shuffle = args.pop("shuffle", True)
