@@ -325,32 +325,20 @@ def _fit_compiled(model, data, validation, spec):
     if validation is not None:
         Xv, yv, swv = validation
         validation = (Xv.astype(np.float32, copy=False), yv, _ones(len(Xv), swv))
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
-    base = (base_learning_rate(spec.optimizer) if spec.optimizer is not None
-            else None)
-    if not isinstance(base, Real):
-        base = float(np.asarray(model.optimizer.learning_rate))
-    loop_spec = LoopSpec(validation=validation is not None,
-                         restore_best=bool(spec.restore_best
-                                           and validation is not None),
-                         schedule=spec.schedule, verbose=bool(spec.verbose),
-                         score=spec.score_in_graph if spec.score else None,
-                         from_logits=from_logits(model.loss))
-    patience = spec.epochs + 1 if spec.patience is None else spec.patience
     return train_compiled(model, spec.network_key, spec.make_template, data,
-                          validation, loop_spec, {
-                              "seed": spec.seed, "epoch_offset": spec.epoch_offset,
-                              "epochs": spec.epochs, "batch_size": spec.batch_size,
-                              "patience": patience, "tol": spec.tol,
-                              "learning_rate": float(base),
-                              "lr_decay": spec.lr_decay,
-                              "schedule_epochs": spec.schedule_epochs or spec.epochs})
+                          validation, *_loop_settings(model, validation, spec))
 
 
 def _fit_streamed(model, data, validation, spec):
     """:func:`_fit_compiled` for streamed X: the same loop settings, run
     chunk by chunk (``skdeep.engine.loop_chunks``); X is never loaded."""
+    return loop_chunks.train(model, spec.network_key, spec.make_template, data,
+                             validation, *_loop_settings(model, validation, spec))
+
+
+def _loop_settings(model, validation, spec):
+    """The compiled loops' ``(LoopSpec, arguments)`` for one fit (the
+    optimizer built first: the loops read its variables)."""
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     base = (base_learning_rate(spec.optimizer) if spec.optimizer is not None
@@ -364,16 +352,11 @@ def _fit_streamed(model, data, validation, spec):
                          score=spec.score_in_graph if spec.score else None,
                          from_logits=from_logits(model.loss))
     patience = spec.epochs + 1 if spec.patience is None else spec.patience
-    return loop_chunks.train(model, spec.network_key, spec.make_template, data,
-                             validation, loop_spec, {
-                                 "seed": spec.seed, "epoch_offset": spec.epoch_offset,
-                                 "epochs": spec.epochs,
-                                 "batch_size": spec.batch_size,
-                                 "patience": patience, "tol": spec.tol,
-                                 "learning_rate": float(base),
-                                 "lr_decay": spec.lr_decay,
-                                 "schedule_epochs": (spec.schedule_epochs
-                                                     or spec.epochs)})
+    return loop_spec, {
+        "seed": spec.seed, "epoch_offset": spec.epoch_offset, "epochs": spec.epochs,
+        "batch_size": spec.batch_size, "patience": patience, "tol": spec.tol,
+        "learning_rate": float(base), "lr_decay": spec.lr_decay,
+        "schedule_epochs": spec.schedule_epochs or spec.epochs}
 
 
 def _record_rate():
