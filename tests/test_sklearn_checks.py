@@ -82,6 +82,10 @@ RUN_ONLY_CHECKS = {"check_estimator_sparse_array", "check_estimator_sparse_matri
     ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS
 )
 def test_sklearn_compatible(estimator, check):
+    if check.func.__name__ in EXPECTED_FAILED_CHECKS:
+        # marked xfail (not strict) by parametrize_with_checks: its outcome
+        # cannot fail the suite, so running its fits would check nothing
+        pytest.xfail(EXPECTED_FAILED_CHECKS[check.func.__name__])
     if check.func.__name__ in RUN_ONLY_CHECKS:
         estimator = clone(estimator).set_params(epochs=2)
     check(estimator)
