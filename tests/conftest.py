@@ -87,8 +87,10 @@ def streamed_fits(tmp_path):
 def pytest_collection_modifyitems(config, items):
     """Run the tests marked ``slow`` first (each module's in their order).
 
-    Under pytest-xdist (``pytest -n 2``) workers take tests in collection order
-    as they free up: with the long tests at the front, both end on short ones
-    and finish together, instead of one waiting for the other's last long test.
+    Under pytest-xdist (``pytest -n 2``, ``--dist worksteal`` in pyproject.toml)
+    the first worker starts on the front half, the second on the back half, and
+    a worker that runs out takes the back half of the other's queue: with the
+    long tests at the front, both end on short ones and finish together,
+    instead of one waiting for the other's last long test.
     """
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

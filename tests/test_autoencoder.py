@@ -140,6 +140,10 @@ _SAMPLE_WEIGHT_REASON = (
     "Mini-batch training: an integer sample weight and a repeated row give "
     "different batches, so the fits differ; weighted losses are still honoured."
 )
+_EXPECTED_FAILED_CHECKS = {
+    "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
+    "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
+}
 
 
 @pytest.mark.slow
@@ -148,12 +152,13 @@ _SAMPLE_WEIGHT_REASON = (
     # validation split (as for the MLP in test_sklearn_checks.py)
     [AutoencoderTransformer(2, encoder_layer_sizes=(4,), epochs=2,
                             early_stopping=False, random_state=0)],
-    expected_failed_checks=lambda est: {
-        "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
-        "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
-    },
+    expected_failed_checks=lambda est: _EXPECTED_FAILED_CHECKS,
 )
 def test_scikit_learn_transformer_checks(estimator, check):
+    if check.func.__name__ in _EXPECTED_FAILED_CHECKS:
+        # marked xfail (not strict): its outcome cannot fail the suite, so
+        # running its fits would check nothing
+        pytest.xfail(_EXPECTED_FAILED_CHECKS[check.func.__name__])
     check(estimator)
 
 

@@ -229,12 +229,23 @@ def _two_values(name, values, estimator):
     return values.low, values.high
 
 
+@pytest.fixture(scope="module")
+def default_space_fits():
+    """The outputs of the fits of test_every_parameter_of_a_default_space_..., by
+    family and the parameters that differ from the family's defaults: the three
+    strategies' spaces share many values (and a default value is the default
+    fit), and a fit repeats exactly (which each test checks on a fit of its own),
+    so each fit runs once per module rather than once per test."""
+    return {}
+
+
 @pytest.mark.parametrize("strategy", ["grid", "random", "bayes"])
 @pytest.mark.parametrize("family", [
     "MLPClassifier", "MLPRegressor", "CNNClassifier", "TransferClassifier",
     "SequenceClassifier", "SequenceRegressor", "TextClassifier",
     "AutoencoderTransformer", "KerasClassifier", "KerasRegressor"])
-def test_every_parameter_of_a_default_space_changes_the_fit(family, strategy):
+def test_every_parameter_of_a_default_space_changes_the_fit(family, strategy,
+                                                            default_space_fits):
     # a parameter with no effect under the estimator's defaults makes
     # candidates that are the same network under different names
     if strategy == "bayes":
@@ -242,16 +253,25 @@ def test_every_parameter_of_a_default_space_changes_the_fit(family, strategy):
     from sklearn.base import clone
 
     estimator, X, y, output = _family(family)
+    defaults = estimator.get_params(deep=False)
 
     def fit_output(**params):
         fitted = clone(estimator).set_params(**params).fit(X, y)
         return np.asarray(getattr(fitted, output)(X))
 
+    def shared_fit_output(**params):
+        key = (family, *sorted((name, repr(value)) for name, value in params.items()
+                               if name not in defaults
+                               or repr(defaults[name]) != repr(value)))
+        if key not in default_space_fits:
+            default_space_fits[key] = fit_output(**params)
+        return default_space_fits[key]
+
     without_effect = []
     for i, (name, values) in enumerate(
             default_space(estimator, strategy=strategy).items()):
         a, b = _two_values(name, values, estimator)
-        outs = [fit_output(**{name: a}), fit_output(**{name: b})]
+        outs = [shared_fit_output(**{name: a}), shared_fit_output(**{name: b})]
         if i == 0:  # fits repeat exactly, so a difference is the parameter's
             np.testing.assert_array_equal(fit_output(**{name: a}), outs[0])
         if outs[0].shape == outs[1].shape and np.array_equal(*outs):

@@ -73,7 +73,7 @@ EXPECTED_FAILED_CHECKS = {
 
 # Checks that need fit and predict to run, not a model that learned: they check
 # the outputs' shapes (or a clear error) after a fit on each of scipy's sparse
-# formats, which goes through keras.Model.fit; 2 epochs instead of 30 there.
+# formats, which goes through keras.Model.fit; 1 epoch instead of 30 there.
 RUN_ONLY_CHECKS = {"check_estimator_sparse_array", "check_estimator_sparse_matrix",
                    "check_estimator_sparse_tag"}
 
@@ -82,8 +82,12 @@ RUN_ONLY_CHECKS = {"check_estimator_sparse_array", "check_estimator_sparse_matri
     ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS
 )
 def test_sklearn_compatible(estimator, check):
+    if check.func.__name__ in EXPECTED_FAILED_CHECKS:
+        # marked xfail (not strict) by parametrize_with_checks: its outcome
+        # cannot fail the suite, so running its fits would check nothing
+        pytest.xfail(EXPECTED_FAILED_CHECKS[check.func.__name__])
     if check.func.__name__ in RUN_ONLY_CHECKS:
-        estimator = clone(estimator).set_params(epochs=2)
+        estimator = clone(estimator).set_params(epochs=1)
     check(estimator)
 
 
