@@ -279,25 +279,3 @@ def test_every_parameter_of_a_default_space_changes_the_fit(family, strategy,
     assert not without_effect, (
         f"{family}'s {strategy} space tunes {without_effect}, which change "
         "nothing under its defaults")
-
-
-def test_a_threaded_tune_traces_each_network_once_and_scores_as_a_serial_one(small):
-    # a helper thread traces the later architectures ahead of the workers:
-    # still one trace per architecture, the scores of n_jobs=1, and no
-    # thread left running once tune returns
-    import threading
-
-    import skdeep
-
-    X, y = small
-    space = {"hidden_layer_sizes": [(4,), (8,), (4, 4)], "learning_rate": [1e-2, 3e-2]}
-    runs = {}
-    for n_jobs in (1, 2):
-        skdeep.clear_cache()
-        runs[n_jobs] = tune(MLPClassifier(**TINY, random_state=0), X, y, space=space,
-                            strategy="grid", cv=2, n_jobs=n_jobs, verbose=0)
-        assert skdeep.cache_info()["trainer_traces"] == 3
-        assert skdeep.cache_info()["forward_traces"] == 3
-        assert not [t for t in threading.enumerate() if t.name.startswith("skdeep")]
-    np.testing.assert_array_equal(runs[1].cv_results_["mean_test_score"],
-                                  runs[2].cv_results_["mean_test_score"])

@@ -7,7 +7,6 @@ default spaces are plain dicts usable with ``GridSearchCV`` and friends.
 import contextlib
 import math
 import os
-import threading
 from numbers import Integral
 
 import pandas as pd
@@ -20,7 +19,6 @@ from sklearn.model_selection import (
     RandomizedSearchCV,
 )
 
-from skdeep.estimators.base import is_network_estimator
 from skdeep.search.bayes import BayesSearchCV
 from skdeep.search.progress import _refit_metric, _run_in_chunks, format_params
 from skdeep.search.spaces import STRATEGIES, default_space, find_network
@@ -39,13 +37,6 @@ __all__ = [
 
 
 _STORE = {"store": [str, os.PathLike, None]}
-
-# Parameters that are inputs of a compiled training loop, not part of the
-# traced graph (``skdeep.engine.cache``): candidates differing only in these
-# train on the same loop.
-_LOOP_INPUTS = frozenset({"learning_rate", "batch_size", "epochs", "random_state",
-                          "tol", "patience", "verbose", "lr_decay",
-                          "validation_fraction", "class_weight"})
 
 
 class _GridSearchCV(GridSearchCV, DurableSearchMixin):
@@ -310,98 +301,9 @@ def tune(
             random_state=random_state, **common)
     if backend == "dask":
         _check_in_memory(X, y)
-    ahead = None
-    if (backend is None and strategy in ("grid", "random") and _parallel(n_jobs)
-            and is_network_estimator(network) and _traceable(network, space)):
-        ahead = _candidates_ahead(search, strategy)
-    with _backend(backend), _traced_ahead(estimator, prefix, ahead, X, y):
+    with _backend(backend):
         search.fit(X, y)
     return search
-
-
-def _parallel(n_jobs):
-    import joblib
-
-    with joblib.parallel_config(backend="threading"):
-        return joblib.effective_n_jobs(n_jobs) > 1
-
-
-def _traceable(network, space):
-    """Whether fits may run on the compiled loop, as far as the parameters
-    tell (user callbacks train on keras.Model.fit: nothing to trace)."""
-    params = network.get_params(deep=False)
-    return ({"epochs", "random_state"} <= set(params) and not params.get("callbacks")
-            and not any(name.endswith("callbacks") for name in space))
-
-
-def _candidates_ahead(search, strategy):
-    """The search's candidates, in its order, when known before it runs (a
-    grid, or random candidates of an int ``random_state``), else None."""
-    if strategy == "grid":
-        return list(ParameterGrid(search.param_grid))
-    if isinstance(search.random_state, Integral):
-        return list(search._candidates())
-    return None
-
-
-def _architectures(candidates, prefix):
-    """One candidate per compiled training loop, in order: candidates that
-    differ only in loop inputs (``_LOOP_INPUTS``) share one."""
-    seen, first = set(), []
-    for params in candidates:
-        key = repr(sorted((k, repr(v)) for k, v in params.items()
-                          if k.removeprefix(prefix) not in _LOOP_INPUTS))
-        if key not in seen:
-            seen.add(key)
-            first.append(params)
-    return first
-
-
-@contextlib.contextmanager
-def _traced_ahead(estimator, prefix, candidates, X, y):
-    """Trace the training loops of a threaded search ahead of its workers.
-
-    Tracing a network's loop (~0.5 s) holds the GIL; training releases it.
-    The workers take the candidates in order, each candidate's folds one
-    after another, so in a cold process a worker reaching a new architecture
-    traces it while the other waits for it. Here a helper thread trains each
-    architecture after the first (which the workers start with) for one
-    epoch on X and predicts one row: its loop and forward pass are traced
-    and cached while the workers train the earlier ones, and the workers'
-    fits find them ready. The helper's fits are independent estimators: the
-    search's results are unchanged. Its errors are left to the search's own
-    fits to raise; it stops when the search ends.
-    """
-    if not candidates:
-        yield
-        return
-    from sklearn.base import clone
-
-    from skdeep._compat import safe_indexing
-
-    stop = threading.Event()
-
-    def trace():
-        for params in _architectures(candidates, prefix)[1:]:
-            if stop.is_set():
-                return
-            try:
-                # seeded: draws nothing from NumPy's global generator
-                est = clone(estimator).set_params(**params, **{
-                    prefix + "epochs": 1, prefix + "verbose": 0,
-                    prefix + "random_state": 0})
-                est.fit(X, y)
-                est.predict(safe_indexing(X, [0]))
-            except Exception:  # the search's own fit reports it
-                continue
-
-    helper = threading.Thread(target=trace, name="skdeep-trace-ahead", daemon=True)
-    helper.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        helper.join()
 
 
 def _check_in_memory(X, y):
