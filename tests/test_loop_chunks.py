@@ -179,3 +179,39 @@ def test_concurrent_streamed_fits_match_fits_one_at_a_time(tmp_path):
     for a, b in zip(alone, together, strict=True):
         assert _compiled(b)
         _assert_same_fit(b, a)
+
+
+@pytest.mark.parametrize("setting", ["exponential", "score"])
+def test_sparse_X_trains_on_the_chunked_loop_like_keras_fit(small_chunks, setting):
+    # a CSR matrix is densified a chunk at a time on the compiled loop: the
+    # same fit as keras.Model.fit's batches densified one at a time
+    sp = pytest.importorskip("scipy.sparse")
+    X, y = _data()
+    X[np.abs(X) < 0.8] = 0.0
+    Xs = sp.csr_matrix(X)
+    params = {"hidden_layer_sizes": (4,), "epochs": 30, "batch_size": 32,
+              "random_state": 0, "early_stopping": True, "patience": 2,
+              "learning_rate": 0.01, **SETTINGS[setting]}
+    a = MLPClassifier(**params).fit(Xs, y)
+    b = MLPClassifier(**params, callbacks=[NoOp()]).fit(Xs, y)
+    assert _compiled(a) and not _compiled(b)
+    assert a.n_iter_ < 30
+    _assert_same_fit(a, b)
+    assert_allclose(a.predict_proba(Xs), b.predict_proba(X), rtol=1e-5, atol=1e-6)
+
+
+def test_sparse_fits_of_one_architecture_trace_once():
+    # each fit on sparse X traced keras.Model.fit's step again; now the
+    # fits of a search share one traced loop, as dense ones do
+    sp = pytest.importorskip("scipy.sparse")
+    X, y = _data()
+    X[np.abs(X) < 0.8] = 0.0
+    Xs = sp.csr_matrix(X)
+    params = {"hidden_layer_sizes": (3,), "epochs": 2, "batch_size": 64,
+              "early_stopping": False}
+    cache.clear_cache()
+    MLPClassifier(**params, random_state=0).fit(Xs, y)
+    traces = cache.cache_info()["trainer_traces"]
+    for seed in (1, 2):
+        assert _compiled(MLPClassifier(**params, random_state=seed).fit(Xs, y))
+    assert traces >= 1 and cache.cache_info()["trainer_traces"] == traces

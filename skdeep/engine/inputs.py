@@ -22,6 +22,7 @@ locality) and put back in the batch's order.
 import math
 
 import numpy as np
+import scipy.sparse as sp
 
 from skdeep.engine import dask_inputs
 
@@ -104,6 +105,8 @@ def permutation(n, seed, epoch):
 def _take(a, rows):
     if streams(a):
         return read(a, rows)
+    if sp.issparse(a):  # densified chunk by chunk
+        return np.asarray(a[rows].toarray(), np.float32)
     return a[rows]
 
 
@@ -169,7 +172,7 @@ def chunks(arrays, batch_size, seed, epoch, chunk_bytes, shuffle=True):
             dask_inputs.blocks(X), tuple(arrays[1:]), batch_size, seed, epoch,
             shuffle, group_bytes=chunk_bytes)
         return
-    n = len(X)
+    n = X.shape[0]
     order = permutation(n, seed, epoch) if shuffle else np.arange(n)
     step = _chunk_rows(X, batch_size, chunk_bytes)
     for start in range(0, n, step):
@@ -196,8 +199,9 @@ def ordered_chunks(arrays, chunk_bytes):
             yield (block, *(np.asarray(a)[part] for a in arrays[1:]))
         return
     step = _chunk_rows(X, 1, chunk_bytes)
-    for start in range(0, len(X), step):
-        yield _take_all(arrays, np.arange(start, min(start + step, len(X))))
+    n = X.shape[0]
+    for start in range(0, n, step):
+        yield _take_all(arrays, np.arange(start, min(start + step, n)))
 
 
 # ------------------------------------------------------------ Keras datasets

@@ -2,7 +2,8 @@
 
 Used where the compiled loop does not apply (the rule is
 ``skdeep.engine.run.uses_compiled_loop``): user callbacks, networks from a
-user's build function, sparse X, backends other than TensorFlow and JAX.
+user's build function, sparse X on JAX, backends other than TensorFlow and
+JAX.
 Every epoch's shuffle comes from the fit's own seed and the epoch number
 (stateless), never from a global generator, so fits in threads are
 independent and reproducible.

@@ -1,7 +1,8 @@
 """The compiled loop for streamed X: one traced call per chunk of batches.
 
-A memmap (or rows of one, :class:`skdeep.engine.inputs.Rows`) or a Dask
-array / DataFrame (:class:`skdeep.engine.dask_inputs.Blocks`) cannot go into
+A memmap (or rows of one, :class:`skdeep.engine.inputs.Rows`), a Dask
+array / DataFrame (:class:`skdeep.engine.dask_inputs.Blocks`) or a sparse
+(CSR) matrix, densified a chunk at a time, cannot go into
 the whole-fit loop of ``skdeep.engine.loop_tf``, which takes all of X as one
 tensor. Here the optimizer steps over one *chunk* (whole batches, about
 :data:`CHUNK_BYTES` of X, read into memory) run as one traced call, which
@@ -39,12 +40,12 @@ import sys
 import threading
 
 import numpy as np
+import scipy.sparse as sp
 
 from skdeep.engine import dask_inputs, inputs
 from skdeep.engine.cache import _CACHE
 from skdeep.engine.keys import _loss_key, _optimizer_key, weights_key
 from skdeep.engine.loop_tf import (
-    _VAL_CHUNK,
     TRACES,
     _nbytes,
     _reuse_enabled,
@@ -67,12 +68,14 @@ STEP_SCHEDULES = ("exponential", "step", "cosine")
 def eligible(data, validation=None):
     """Whether streamed ``data`` = ``(X, y, sample_weight or None)`` (and
     ``validation``, the same) can train on the chunked loop: X a memmap, rows
-    of one, or Dask blocks (validation rows of the same kind), y and the
-    weights in memory (a memmap's y may stream too: an autoencoder's X)."""
+    of one, Dask blocks or a CSR matrix (validation rows of the same kind), y
+    and the weights in memory (a memmap's y may stream too: an autoencoder's
+    X)."""
     parts = [data] + ([validation] if validation is not None else [])
     for X, y, sw in (p[:3] for p in parts):
         memmap = isinstance(X, (np.memmap, inputs.Rows))
-        if not (memmap or isinstance(X, dask_inputs.Blocks)):
+        sparse = sp.issparse(X) and X.format == "csr"
+        if not (memmap or sparse or isinstance(X, dask_inputs.Blocks)):
             return False
         y_ok = type(y) is np.ndarray or (
             memmap and isinstance(y, (np.memmap, inputs.Rows)))
@@ -154,21 +157,8 @@ class ChunkTrainer:
         """As ``_TFTrainer._evaluate``, but sums (chunks add up in Python)."""
         import tensorflow as tf
 
-        from skdeep.engine.scores import score_sums
-
-        graph, kind = self._graph, self.spec.score
-        n = tf.shape(X)[0]
-        total = tf.constant(0.0)
-        sums = (tf.zeros_like(score_sums(kind, y[:0], self.model(X[:0]), sw[:0],
-                                         self.spec.from_logits))
-                if kind else tf.zeros((1,)))
-        for j in tf.range((n + _VAL_CHUNK - 1) // _VAL_CHUNK):
-            part = slice(j * _VAL_CHUNK, tf.minimum((j + 1) * _VAL_CHUNK, n))
-            _, loss, pred = graph._batch_loss(X[part], y[part], sw[part], False)
-            total += loss
-            if kind:
-                sums += score_sums(kind, y[part], pred, sw[part],
-                                   self.spec.from_logits)
+        graph = self._graph
+        total, sums = graph._evaluate_sums(X, y, sw)
         return total, sums, tf.cast(graph._regularization(), tf.float32)
 
     # -- Python side
@@ -199,7 +189,7 @@ class _Epochs:
         # missing weights are ones, made chunk by chunk (see _weighted)
         self.data = _arrays(X, y, sw)
         self.validation = None if validation is None else _arrays(*validation)
-        self.n = len(X)
+        self.n = X.shape[0]
         self.batch_size = int(args["batch_size"])
         self.steps = max(1, math.ceil(self.n / self.batch_size))
         self.lr = trainer._graph._lr

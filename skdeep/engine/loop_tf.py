@@ -362,14 +362,28 @@ class _TFTrainer:
         score in the spec, their score."""
         import tensorflow as tf
 
-        from skdeep.engine.scores import score_sums, score_value
+        from skdeep.engine.scores import score_value
+
+        total, sums = self._evaluate_sums(Xv, yv, swv)
+        nv = tf.shape(Xv)[0]
+        loss = total / tf.cast(tf.maximum(nv, 1), tf.float32) + self._regularization()
+        kind = self.spec.score
+        return loss, (score_value(kind, sums) if kind else tf.constant(0.0))
+
+    def _evaluate_sums(self, Xv, yv, swv):
+        """The summed loss of rows, chunk by chunk, and with a score in the
+        spec the sums it is computed from (else zeros): sums add up across
+        chunks of rows (``skdeep.engine.loop_chunks``)."""
+        import tensorflow as tf
+
+        from skdeep.engine.scores import score_sums
 
         kind = self.spec.score
         nv = tf.shape(Xv)[0]
         total = tf.constant(0.0)
         sums = (tf.zeros_like(score_sums(kind, yv[:0], self.model(Xv[:0]), swv[:0],
                                          self.spec.from_logits))
-                if kind else tf.constant(0.0))
+                if kind else tf.zeros((1,)))
         for j in tf.range((nv + _VAL_CHUNK - 1) // _VAL_CHUNK):
             part = slice(j * _VAL_CHUNK, tf.minimum((j + 1) * _VAL_CHUNK, nv))
             _, loss, pred = self._batch_loss(Xv[part], yv[part], swv[part], False)
@@ -377,8 +391,7 @@ class _TFTrainer:
             if kind:
                 sums += score_sums(kind, yv[part], pred, swv[part],
                                    self.spec.from_logits)
-        loss = total / tf.cast(tf.maximum(nv, 1), tf.float32) + self._regularization()
-        return loss, (score_value(kind, sums) if kind else tf.constant(0.0))
+        return total, sums
 
     def _scheduled_lr(self, lr0, decay, steps_per_epoch, schedule_epochs):
         """Keras's ExponentialDecay / staircase decay / CosineDecay, in-graph."""

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
 from skdeep.engine import inputs, keras_fit, loop_chunks, training
@@ -168,9 +169,10 @@ def uses_compiled_loop(spec, data, validation=None):
     callbacks; early stopping on the loss or on a score the loop computes in
     its graph (``spec.score_in_graph``: accuracy, R²); no weight-decay
     exclusions; shuffled batches and no ``keras.Model.fit`` options; X and y
-    (and the validation rows) are dense NumPy arrays. The optimizer and loss
-    must also be ones the loop can run (Keras's own, a float rate): see
-    :func:`fit`.
+    (and the validation rows) are dense NumPy arrays, or, on TensorFlow, X
+    streams (a memmap, a Dask collection) or is a CSR matrix, trained chunk
+    by chunk (``skdeep.engine.loop_chunks``). The optimizer and loss must also
+    be ones the loop can run (Keras's own, a float rate): see :func:`fit`.
     """
     import keras
 
@@ -187,11 +189,17 @@ def uses_compiled_loop(spec, data, validation=None):
     if any(value not in (None, False) for key, value in spec.compile_kwargs.items()
            if key not in ("optimizer", "loss")):
         return False
-    if inputs.streams(data[0]):  # chunk by chunk: skdeep.engine.loop_chunks
+    if _chunked(data[0]):  # chunk by chunk: skdeep.engine.loop_chunks
         return (keras.backend.backend() == "tensorflow"
                 and loop_chunks.eligible(data, validation))
     arrays = list(data[:2]) + (list(validation[:2]) if validation is not None else [])
     return all(type(a) is np.ndarray for a in arrays)
+
+
+def _chunked(X):
+    """Whether X trains on the compiled loop a chunk at a time: it streams
+    (a memmap, a Dask collection) or is sparse (densified chunk by chunk)."""
+    return inputs.streams(X) or sp.issparse(X)
 
 
 def _loop_runs(spec, data, validation, optimizer, loss):
@@ -303,7 +311,7 @@ def fit(model, data, validation, spec):
     """
     if _loop_runs(spec, data, validation, model.optimizer, model.loss):
         history = (_fit_streamed(model, data, validation, spec)
-                   if inputs.streams(data[0]) else
+                   if _chunked(data[0]) else
                    _fit_compiled(model, data, validation, spec))
         if history is not None:
             if not spec.record_learning_rate:
@@ -330,8 +338,9 @@ def _fit_compiled(model, data, validation, spec):
 
 
 def _fit_streamed(model, data, validation, spec):
-    """:func:`_fit_compiled` for streamed X: the same loop settings, run
-    chunk by chunk (``skdeep.engine.loop_chunks``); X is never loaded."""
+    """:func:`_fit_compiled` for streamed or sparse X: the same loop
+    settings, run chunk by chunk (``skdeep.engine.loop_chunks``); X is never
+    loaded (nor densified) whole."""
     return loop_chunks.train(model, spec.network_key, spec.make_template, data,
                              validation, *_loop_settings(model, validation, spec))
 

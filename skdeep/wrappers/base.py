@@ -612,7 +612,7 @@ class BaseWrapper(BaseEstimator):
             epoch_offset=initial_epoch, callbacks=self._fit_callbacks,
             verbose=verbose, shuffle=shuffle, fit_kwargs=args,
             network_key=(engine.network_key(model, X.shape[1:])
-                         if type(X) is np.ndarray else None),
+                         if type(X) is np.ndarray or sp.issparse(X) else None),
             make_template=self._make_template, compile_kwargs=compile_kwargs)
         history, compiled = run.fit(model, (X, y, sample_weight), validation, spec)
         if compiled:  # predictions may share the loop's forward pass
