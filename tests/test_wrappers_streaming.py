@@ -103,6 +103,9 @@ def test_keras_regressor_memmap_fit_matches_in_memory_fit(tmp_path):
               validation_split=0.2, **QUIET)
     a = KerasRegressor(_regressor_net, **kw).fit(X, y)
     b = KerasRegressor(_regressor_net, **kw).fit(Xm, y)
+    # both on the compiled loop (the memmap chunk by chunk): it names the
+    # network its predictions share
+    assert vars(a).get("_network_key") and vars(b).get("_network_key")
     for wa, wb in zip(a.model_.get_weights(), b.model_.get_weights(), strict=True):
         assert_allclose(wb, wa, rtol=1e-5, atol=1e-6)
     assert_allclose(b.history_["val_loss"], a.history_["val_loss"], rtol=1e-5)

@@ -89,6 +89,14 @@ __all__ = ["BaseWrapper"]
 _DEFAULT_BATCH_SIZE = 32  # keras.Model.fit's default for batch_size=None
 
 
+def _loop_input(X):
+    """Whether X is data the compiled loops take: a NumPy array in memory,
+    or, chunk by chunk, a memmap (or rows of one), Dask blocks or a sparse
+    matrix (``skdeep.engine.run.uses_compiled_loop`` decides the rest)."""
+    return (isinstance(X, (np.ndarray, inputs.Rows, dask_inputs.Blocks))
+            or sp.issparse(X))
+
+
 class BaseWrapper(BaseEstimator):
     """scikit-learn estimator around a Keras network (scikeras's ``BaseWrapper``).
 
@@ -612,7 +620,7 @@ class BaseWrapper(BaseEstimator):
             epoch_offset=initial_epoch, callbacks=self._fit_callbacks,
             verbose=verbose, shuffle=shuffle, fit_kwargs=args,
             network_key=(engine.network_key(model, X.shape[1:])
-                         if type(X) is np.ndarray or sp.issparse(X) else None),
+                         if _loop_input(X) else None),
             make_template=self._make_template, compile_kwargs=compile_kwargs)
         history, compiled = run.fit(model, (X, y, sample_weight), validation, spec)
         if compiled:  # predictions may share the loop's forward pass
