@@ -9,9 +9,9 @@
   share a traced loop.
 - ``loop_tf`` / ``loop_jax``: the compiled whole-fit loop and the stateless
   forward pass, per backend.
-- ``loop_chunks``: the compiled loop for streamed X (memmaps, Dask), one
-  traced call per chunk of batches read ahead in a background thread
-  (TensorFlow).
+- ``loop_chunks``: the compiled loop for streamed or sparse X (memmaps,
+  Dask, CSR matrices), one traced call per chunk of batches read ahead in a
+  background thread (TensorFlow).
 - ``cache``: the bounded cache of traced loops and forward passes.
 - ``forward_pass``: the one padded forward pass of fitted networks (``predict``).
 - ``keras_fit``: ``keras.Model.fit`` for what the compiled loop does not run.
